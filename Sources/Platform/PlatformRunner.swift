@@ -1,0 +1,230 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Scheduling
+import ServiceKit
+import Store
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `cloudclass up`: the whole platform on this machine. Installs what is missing, starts (or
+/// reuses) its own PostgreSQL unless `DATABASE_URL` points elsewhere, migrates, seeds the demo,
+/// starts each service as its own process and nginx as the gateway, then waits; Ctrl-C (or
+/// SIGTERM) stops everything it started, in reverse order.
+public struct PlatformRunner {
+    public struct Options: Sendable {
+        public var dataFolder: String
+        public var migrationsFolder: URL
+        public var demo: Bool
+        public var executable: String
+        public var gatewayPort: Int
+        public var environment: [String: String]
+
+        public init(dataFolder: String, migrationsFolder: URL, demo: Bool, executable: String, gatewayPort: Int, environment: [String: String]) {
+            self.dataFolder = dataFolder
+            self.migrationsFolder = migrationsFolder
+            self.demo = demo
+            self.executable = executable
+            self.gatewayPort = gatewayPort
+            self.environment = environment
+        }
+    }
+
+    enum Event: Sendable {
+        case signal(Int32)
+        case exited(ChildProcess)
+    }
+
+    struct StartupFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    let options: Options
+    let logger: Logger
+    let say: @Sendable (String) -> Void
+
+    public init(options: Options, logger: Logger, say: @escaping @Sendable (String) -> Void) {
+        self.options = options
+        self.logger = logger
+        self.say = say
+    }
+
+    /// Runs until a signal or a child's death; returns the exit status for the process.
+    public func run() async throws -> Int32 {
+        let data = options.dataFolder
+        let logs = "\(data)/logs"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        say("data folder: \(data)")
+        try SystemPackages.ensureInstalled(log: say)
+        let secrets = try Secrets(dataFolder: data)
+        try secrets.ensure()
+
+        let (events, continuation) = AsyncStream.makeStream(of: Event.self)
+        let signals = Self.watchSignals(continuation)
+        defer { signals.forEach { $0.cancel() } }
+
+        var postgres: LocalPostgres?
+        var children: [ChildProcess] = []
+        func stopAll() {
+            for child in children.reversed() {
+                say("stopping \(child.name)")
+                child.stop()
+            }
+            if let postgres {
+                say("stopping PostgreSQL")
+                do { try postgres.stop() } catch { say("PostgreSQL did not stop cleanly: \(error)") }
+            }
+        }
+
+        do {
+            let database: DatabaseSettings
+            if let url = options.environment["DATABASE_URL"], !url.isEmpty {
+                database = try DatabaseSettings(url: url)
+                say("database: DATABASE_URL")
+            } else {
+                let cluster = try LocalPostgres(dataFolder: data)
+                let password = try secrets.read(secrets.postgresPasswordFile)
+                if try cluster.create(superuserPassword: password) { say("created PostgreSQL cluster in \(cluster.root)") }
+                try cluster.start()
+                postgres = cluster
+                say("PostgreSQL running (socket in \(cluster.socketDirectory), log \(cluster.logFile))")
+                try await Self.ensureDatabase(cluster.settings(password: password, database: "postgres"), named: LocalPostgres.database, logger: logger)
+                database = cluster.settings(password: password)
+            }
+            try await prepare(database)
+
+            let schedulingURL = ServiceName.scheduling.defaultURL
+            var environment = options.environment
+            environment["DATABASE_URL"] = database.url
+            environment["CLOUDCLASS_SIGNING_KEY_FILE"] = secrets.signingKeyFile
+            environment[ServiceName.scheduling.urlVariable] = environment[ServiceName.scheduling.urlVariable] ?? schedulingURL
+            environment["CLOUDCLASS_SIGNING_KEY"] = nil
+            let onExit: @Sendable (ChildProcess) -> Void = { continuation.yield(.exited($0)) }
+            let scheduling = try ChildProcess(
+                name: "scheduling",
+                arguments: [options.executable, "serve", "scheduling"],
+                environment: environment,
+                logFile: "\(logs)/scheduling.log",
+                onExit: onExit
+            )
+            children.append(scheduling)
+            let schedulingBase = URL(string: environment[ServiceName.scheduling.urlVariable]!)!
+            try await waitUntil(scheduling, answers: schedulingBase.appendingPathComponent("ready"), status: 200)
+            say("scheduling ready on \(schedulingBase.absoluteString) (log \(scheduling.logFile))")
+
+            let gateway = try startGateway(upstreams: [.scheduling: schedulingBase], logs: logs, onExit: onExit)
+            children.append(gateway)
+            let publicURL = "http://127.0.0.1:\(options.gatewayPort)"
+            try await waitUntil(gateway, answers: URL(string: "\(publicURL)/api/v1/me")!, status: 401)
+            say("gateway ready on \(publicURL)")
+            printBanner(publicURL: publicURL)
+        } catch {
+            say("could not start the platform: \(error)")
+            stopAll()
+            return 1
+        }
+
+        for await event in events {
+            switch event {
+            case .signal(let number):
+                say("received signal \(number); stopping")
+                stopAll()
+                say("stopped")
+                return 0
+            case .exited(let child):
+                say("\(child.name) exited unexpectedly (status \(child.exitStatus)); its last log lines:\n\(child.lastLogLines())")
+                stopAll()
+                return 1
+            }
+        }
+        return 0
+    }
+
+    /// Migrates and, with `--demo`, seeds.
+    func prepare(_ database: DatabaseSettings) async throws {
+        let migrator = try Migrator(folder: options.migrationsFolder)
+        let demo = options.demo
+        let cost = try ConfigReader(options.environment).int("CLOUDCLASS_BCRYPT_COST", default: 12, in: 4...31)
+        try await database.withClient(logger: logger) { client in
+            let applied = try await migrator.migrate(client, logger: logger)
+            say("migrations: \(applied.count) applied, \(migrator.migrations.count - applied.count) already there")
+            if demo {
+                let hasher = PasswordHasher(cost: cost, workers: 1, queueLimit: 1)
+                try await DemoData.seed(database: client, hasher: hasher, logger: logger)
+                say("demo data seeded")
+            }
+        }
+    }
+
+    static func ensureDatabase(_ maintenance: DatabaseSettings, named name: String, logger: Logger) async throws {
+        try await maintenance.withClient(logger: logger) { client in
+            let rows = try await client.query("SELECT 1 FROM pg_database WHERE datname = \(name)", logger: logger).collect()
+            if rows.isEmpty {
+                try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
+            }
+        }
+    }
+
+    func startGateway(upstreams: [ServiceName: URL], logs: String, onExit: @escaping @Sendable (ChildProcess) -> Void) throws -> ChildProcess {
+        let prefix = "\(options.dataFolder)/nginx"
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: "\(prefix)/tmp", withIntermediateDirectories: true)
+        let workerUser: String? = Shell.isRoot ? "www-data" : nil
+        if let workerUser { try Shell.run(["chown", "-R", workerUser, "\(prefix)/tmp"]) }
+        let config = GatewayConfig(port: options.gatewayPort, upstreams: upstreams, prefix: prefix, workerUser: workerUser)
+        let configFile = "\(prefix)/nginx.conf"
+        try config.render().write(toFile: configFile, atomically: true, encoding: .utf8)
+        let nginx = try Shell.resolve("nginx")
+        try Shell.run([nginx, "-t", "-q", "-p", prefix, "-e", "\(prefix)/error.log", "-c", configFile])
+        return try ChildProcess(
+            name: "gateway (nginx)",
+            arguments: [nginx, "-p", prefix, "-e", "\(prefix)/error.log", "-c", configFile],
+            environment: options.environment,
+            logFile: "\(logs)/gateway.log",
+            onExit: onExit
+        )
+    }
+
+    /// Polls `url` until it answers `status`; fails with the child's last log lines if the child
+    /// dies or 60 s pass.
+    func waitUntil(_ child: ChildProcess, answers url: URL, status: Int) async throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            guard child.isRunning else {
+                throw StartupFailure(description: "\(child.name) exited (status \(child.exitStatus)) while starting:\n\(child.lastLogLines())")
+            }
+            if let answer = try? await URLSession.shared.data(from: url), (answer.1 as? HTTPURLResponse)?.statusCode == status {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw StartupFailure(description: "\(child.name) did not answer \(url.absoluteString) within 60 s:\n\(child.lastLogLines())")
+    }
+
+    func printBanner(publicURL: String) {
+        var lines = [
+            "",
+            "CloudClass is up: \(publicURL)",
+            "  try: curl -s \(publicURL)/api/v1/auth/login -H 'content-type: application/json' \\",
+            "            -d '{\"username\":\"admin\",\"password\":\"\(DemoData.password)\"}'",
+        ]
+        if options.demo {
+            lines.append("  demo accounts (demo only): admin, teacher, student; password \"\(DemoData.password)\"")
+        }
+        lines.append("  logs: \(options.dataFolder)/logs; Ctrl-C stops everything")
+        lines.append("")
+        say(lines.joined(separator: "\n"))
+    }
+
+    static func watchSignals(_ continuation: AsyncStream<Event>.Continuation) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(.signal(number)) }
+            source.resume()
+            return source
+        }
+    }
+}

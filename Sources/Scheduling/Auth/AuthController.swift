@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceKit
+
+/// Login, refresh, logout and `/me`.
+struct AuthController: Sendable {
+    let store: AuthStore
+    let hasher: PasswordHasher
+    let throttle: LoginThrottle
+    let issuer: TokenIssuer
+
+    struct LoginRequest: Decodable {
+        var username: String
+        var password: String
+    }
+
+    struct RefreshRequest: Decodable {
+        var refresh_token: String
+    }
+
+    struct UserSummary: Codable {
+        var id: UUID
+        var username: String
+        var display_name: String
+        var role: Role
+    }
+
+    struct TokenPair: ResponseEncodable {
+        var token: String
+        var expires_at: String
+        var refresh_token: String
+        var user: UserSummary
+    }
+
+    struct Me: ResponseEncodable {
+        var id: UUID
+        var username: String
+        var display_name: String
+        var role: Role
+        var school_id: UUID?
+    }
+
+    func register(on routes: RouteTable<AppRequestContext>) {
+        routes.post("/api/v1/auth/login", use: login)
+        routes.post("/api/v1/auth/refresh", use: refresh)
+        routes.post("/api/v1/auth/logout", use: logout)
+        routes.get("/api/v1/me", use: me)
+    }
+
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> TokenPair {
+        let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
+        let username = body.username.trimmingCharacters(in: .whitespaces).lowercased()
+        var errors: [Problem.FieldError] = []
+        if username.isEmpty || username.count > 64 { errors.append(.init(field: "username", message: "must be 1 to 64 characters")) }
+        if body.password.isEmpty || body.password.utf8.count > 256 { errors.append(.init(field: "password", message: "must be 1 to 256 bytes")) }
+        guard errors.isEmpty else { throw Problem.invalid(errors) }
+
+        if let wait = throttle.waitBeforeAttempt(username) {
+            throw Problem.retryLater(.tooManyRequests, after: wait, detail: "Too many failed sign-ins for this username; wait before trying again.")
+        }
+        let account = try await store.account(username: username, logger: context.logger)
+        guard try await hasher.verify(body.password, against: account?.passwordHash), let account else {
+            throttle.recordFailure(username)
+            context.logger.info("login failed", metadata: ["username": "\(username)"])
+            throw Problem.unauthorized("Wrong username or password.")
+        }
+        guard account.active else {
+            throw Problem.unauthorized("This account is deactivated; ask your school's administrator.")
+        }
+        throttle.recordSuccess(username)
+        let refreshToken = try await store.startFamily(userID: account.id, logger: context.logger)
+        return try await pair(for: account, refreshToken: refreshToken)
+    }
+
+    @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> TokenPair {
+        let body = try await request.decodeJSON(as: RefreshRequest.self, context: context)
+        guard !body.refresh_token.isEmpty, body.refresh_token.utf8.count <= 256 else {
+            throw Problem.invalid(field: "refresh_token", "must be a refresh token from login or refresh")
+        }
+        switch try await store.rotate(token: body.refresh_token, logger: context.logger) {
+        case .rotated(let account, let newToken):
+            return try await pair(for: account, refreshToken: newToken)
+        case .unknown:
+            throw Problem.unauthorized("This refresh token is not known; sign in again.")
+        case .expired:
+            throw Problem.unauthorized("This refresh token has expired; sign in again.")
+        case .familyRevoked:
+            throw Problem.unauthorized("This sign-in has ended (logged out or revoked); sign in again.")
+        case .userDeactivated:
+            throw Problem.unauthorized("This account is deactivated; ask your school's administrator.")
+        case .justSpent:
+            throw Problem.unauthorized("This refresh token was just used by another request; use the pair that request received.")
+        case .reused:
+            throw Problem.unauthorized("This refresh token was already used, so this sign-in has been ended for safety; sign in again.")
+        }
+    }
+
+    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: RefreshRequest.self, context: context)
+        try await store.logout(token: body.refresh_token, logger: context.logger)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> Me {
+        let identity = try context.requireIdentity()
+        guard let account = try await store.account(id: identity.userID, logger: context.logger) else {
+            throw Problem.unauthorized("The access token names a user that does not exist.")
+        }
+        return Me(id: account.id, username: account.username, display_name: account.displayName, role: account.role, school_id: account.schoolID)
+    }
+
+    private func pair(for account: Account, refreshToken: String) async throws -> TokenPair {
+        let access = try await issuer.accessToken(userID: account.id, role: account.role)
+        return TokenPair(
+            token: access.token,
+            expires_at: RFC3339.format(access.expiresAt),
+            refresh_token: refreshToken,
+            user: UserSummary(id: account.id, username: account.username, display_name: account.displayName, role: account.role)
+        )
+    }
+}

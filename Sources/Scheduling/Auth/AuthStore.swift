@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceKit
+
+/// A user as sign-in sees it.
+struct Account: Sendable {
+    var id: UUID
+    var username: String
+    var displayName: String
+    var role: Role
+    var schoolID: UUID?
+    var passwordHash: String?
+    var active: Bool
+}
+
+/// What a presented refresh token turned out to be.
+enum RefreshOutcome: Sendable {
+    case rotated(Account, newToken: String)
+    case unknown
+    case expired
+    case familyRevoked
+    case userDeactivated
+    /// Spent moments ago: almost surely the same client refreshing twice at once. Refused,
+    /// but the family is left alone.
+    case justSpent
+    /// Spent a while ago and presented again: a stolen copy, or a stolen original. The family
+    /// is revoked.
+    case reused
+}
+
+/// Sign-in's queries. Every multi-row change runs in one transaction.
+struct AuthStore: Sendable {
+    let database: PostgresClient
+    let refreshTokenLifetime: TimeInterval
+    /// How long after a token is spent a second presentation counts as a concurrent duplicate.
+    let reuseGrace: TimeInterval
+
+    func account(username: String, logger: Logger) async throws -> Account? {
+        try await accounts(
+            "SELECT id, username, display_name, role, school_id, password_hash, active FROM scheduling.users WHERE username = \(username)",
+            logger: logger
+        ).first
+    }
+
+    func account(id: UUID, logger: Logger) async throws -> Account? {
+        try await accounts(
+            "SELECT id, username, display_name, role, school_id, password_hash, active FROM scheduling.users WHERE id = \(id)",
+            logger: logger
+        ).first
+    }
+
+    private func accounts(_ query: PostgresQuery, logger: Logger) async throws -> [Account] {
+        var found: [Account] = []
+        let rows = try await database.query(query, logger: logger)
+        for try await (id, username, displayName, role, schoolID, hash, active) in rows.decode(
+            (UUID, String, String, String, UUID?, String?, Bool).self
+        ) {
+            found.append(
+                Account(
+                    id: id, username: username, displayName: displayName, role: Role(rawValue: role) ?? .student,
+                    schoolID: schoolID, passwordHash: hash, active: active
+                )
+            )
+        }
+        return found
+    }
+
+    /// Starts a login family and returns its first refresh token.
+    func startFamily(userID: UUID, logger: Logger) async throws -> String {
+        let token = TokenIssuer.newRefreshToken()
+        let familyID = UUID()
+        let expiresAt = Date().addingTimeInterval(refreshTokenLifetime)
+        try await database.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                "INSERT INTO scheduling.login_families (id, user_id) VALUES (\(familyID), \(userID))",
+                logger: logger
+            )
+            try await connection.query(
+                "INSERT INTO scheduling.refresh_tokens (token_hash, family_id, expires_at) VALUES (\(TokenIssuer.hash(refreshToken: token)), \(familyID), \(expiresAt))",
+                logger: logger
+            )
+        }
+        return token
+    }
+
+    /// Spends `token` and issues its successor in the same family. Of two concurrent calls with
+    /// one token exactly one wins: the row lock makes the second see it spent.
+    func rotate(token: String, logger: Logger) async throws -> RefreshOutcome {
+        let hash = TokenIssuer.hash(refreshToken: token)
+        let next = TokenIssuer.newRefreshToken()
+        let expiresAt = Date().addingTimeInterval(refreshTokenLifetime)
+        let winner: Account? = try await database.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE scheduling.refresh_tokens t SET spent_at = now()
+                FROM scheduling.login_families f, scheduling.users u
+                WHERE t.token_hash = \(hash) AND t.spent_at IS NULL AND t.expires_at > now()
+                  AND f.id = t.family_id AND f.revoked_at IS NULL AND u.id = f.user_id AND u.active
+                RETURNING f.id, u.id, u.username, u.display_name, u.role, u.school_id
+                """,
+                logger: logger
+            )
+            var account: Account?
+            var familyID: UUID?
+            for try await (family, id, username, displayName, role, schoolID) in rows.decode((UUID, UUID, String, String, String, UUID?).self) {
+                familyID = family
+                account = Account(
+                    id: id, username: username, displayName: displayName, role: Role(rawValue: role) ?? .student,
+                    schoolID: schoolID, passwordHash: nil, active: true
+                )
+            }
+            guard let familyID else { return nil }
+            try await connection.query(
+                "INSERT INTO scheduling.refresh_tokens (token_hash, family_id, expires_at) VALUES (\(TokenIssuer.hash(refreshToken: next)), \(familyID), \(expiresAt))",
+                logger: logger
+            )
+            return account
+        }
+        if let winner { return .rotated(winner, newToken: next) }
+        return try await diagnose(hash: hash, logger: logger)
+    }
+
+    /// Why a token could not be spent; revokes its family when it was reused.
+    private func diagnose(hash: Data, logger: Logger) async throws -> RefreshOutcome {
+        let rows = try await database.query(
+            """
+            SELECT t.family_id, t.expires_at < now(), f.revoked_at IS NOT NULL, u.active,
+                   extract(epoch FROM now() - t.spent_at)::float8
+            FROM scheduling.refresh_tokens t
+            JOIN scheduling.login_families f ON f.id = t.family_id
+            JOIN scheduling.users u ON u.id = f.user_id
+            WHERE t.token_hash = \(hash)
+            """,
+            logger: logger
+        )
+        for try await (familyID, expired, revoked, active, spentSecondsAgo) in rows.decode((UUID, Bool, Bool, Bool, Double?).self) {
+            if revoked { return .familyRevoked }
+            if !active { return .userDeactivated }
+            if let spentSecondsAgo {
+                if spentSecondsAgo <= reuseGrace { return .justSpent }
+                try await revokeFamily(familyID, reason: "reuse", logger: logger)
+                logger.warning("spent refresh token presented again; login family revoked", metadata: ["family_id": "\(familyID)"])
+                return .reused
+            }
+            if expired { return .expired }
+        }
+        return .unknown
+    }
+
+    func revokeFamily(_ familyID: UUID, reason: String, logger: Logger) async throws {
+        try await database.query(
+            "UPDATE scheduling.login_families SET revoked_at = now(), revoked_reason = \(reason) WHERE id = \(familyID) AND revoked_at IS NULL",
+            logger: logger
+        )
+    }
+
+    /// Ends the login family `token` belongs to. Unknown tokens are ignored: logout is idempotent.
+    func logout(token: String, logger: Logger) async throws {
+        try await database.query(
+            """
+            UPDATE scheduling.login_families SET revoked_at = now(), revoked_reason = 'logout'
+            WHERE id = (SELECT family_id FROM scheduling.refresh_tokens WHERE token_hash = \(TokenIssuer.hash(refreshToken: token)))
+              AND revoked_at IS NULL
+            """,
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Hummingbird
+import PostgresNIO
+import ServiceKit
+import Store
+
+/// Regions (read-only, seeded) and schools: the directory's root.
+struct DirectoryController: Sendable {
+    let database: PostgresClient
+
+    struct Region: Codable {
+        var code: String
+        var name: String
+        var name_zh: String
+    }
+
+    struct School: ResponseEncodable, Decodable {
+        var id: UUID
+        var name: String
+        var code: String
+        var region: String
+        var created_at: Date
+    }
+
+    struct NewSchool: Decodable {
+        var name: String
+        var code: String
+        var region: String
+    }
+
+    struct Page<Item: Encodable & Sendable>: ResponseEncodable {
+        var items: [Item]
+        var next_cursor: String?
+    }
+
+    func register(on routes: RouteTable<AppRequestContext>) {
+        routes.get("/api/v1/regions", use: regions)
+        routes.post("/api/v1/schools", use: createSchool)
+        routes.get("/api/v1/schools", use: listSchools)
+        routes.get("/api/v1/schools/:id", use: school)
+    }
+
+    @Sendable func regions(_ request: Request, context: AppRequestContext) async throws -> Page<Region> {
+        _ = try context.requireIdentity()
+        var items: [Region] = []
+        let rows = try await database.query("SELECT code, name, name_zh FROM scheduling.regions ORDER BY code", logger: context.logger)
+        for try await (code, name, nameZh) in rows.decode((String, String, String).self) {
+            items.append(Region(code: code, name: name, name_zh: nameZh))
+        }
+        return Page(items: items, next_cursor: nil)
+    }
+
+    @Sendable func createSchool(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<School> {
+        _ = try context.requireRole(.admin)
+        let body = try await request.decodeJSON(as: NewSchool.self, context: context)
+        let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let code = body.code.trimmingCharacters(in: .whitespaces).lowercased()
+        var errors: [Problem.FieldError] = []
+        if name.isEmpty || name.count > 200 { errors.append(.init(field: "name", message: "must be 1 to 200 characters")) }
+        if code.range(of: "^[a-z0-9][a-z0-9-]{1,31}$", options: .regularExpression) == nil {
+            errors.append(.init(field: "code", message: "must be 2 to 32 of a-z, 0-9 and '-', starting with a letter or digit"))
+        }
+        if body.region.range(of: "^[0-9]{6}$", options: .regularExpression) == nil {
+            errors.append(.init(field: "region", message: "must be a GB/T 2260 region code such as \"420000\""))
+        }
+        guard errors.isEmpty else { throw Problem.invalid(errors) }
+
+        let school = School(id: UUID(), name: name, code: code, region: body.region, created_at: Date())
+        do {
+            try await database.query(
+                "INSERT INTO scheduling.schools (id, name, code, region, created_at) VALUES (\(school.id), \(name), \(code), \(school.region), \(school.created_at))",
+                logger: context.logger
+            )
+        } catch where error.isUniqueViolation {
+            throw Problem(.conflict, detail: "A school with code \"\(code)\" already exists.", errors: [.init(field: "code", message: "is taken")])
+        } catch where error.isForeignKeyViolation {
+            throw Problem.invalid(field: "region", "is not one of the 31 regions (GET /api/v1/regions)")
+        }
+        return EditedResponse(status: .created, headers: [.location: "/api/v1/schools/\(school.id.uuidString.lowercased())"], response: school)
+    }
+
+    @Sendable func listSchools(_ request: Request, context: AppRequestContext) async throws -> Page<School> {
+        _ = try context.requireRole(.admin)
+        let query = request.uri.queryParameters
+        let limit = try Self.limit(query["limit"].map(String.init))
+        let after = query["cursor"].map(String.init) ?? ""
+        let region = query["region"].map(String.init)
+        var items: [School] = []
+        let rows = try await database.query(
+            """
+            SELECT id, name, code, region, created_at FROM scheduling.schools
+            WHERE code > \(after) AND (\(region)::text IS NULL OR region = \(region))
+            ORDER BY code LIMIT \(limit + 1)
+            """,
+            logger: context.logger
+        )
+        for try await (id, name, code, region, createdAt) in rows.decode((UUID, String, String, String, Date).self) {
+            items.append(School(id: id, name: name, code: code, region: region, created_at: createdAt))
+        }
+        let more = items.count > limit
+        if more { items.removeLast() }
+        return Page(items: items, next_cursor: more ? items.last?.code : nil)
+    }
+
+    @Sendable func school(_ request: Request, context: AppRequestContext) async throws -> School {
+        _ = try context.requireRole(.admin)
+        let id = try context.parameters.uuid("id")
+        let rows = try await database.query(
+            "SELECT id, name, code, region, created_at FROM scheduling.schools WHERE id = \(id)",
+            logger: context.logger
+        )
+        for try await (id, name, code, region, createdAt) in rows.decode((UUID, String, String, String, Date).self) {
+            return School(id: id, name: name, code: code, region: region, created_at: createdAt)
+        }
+        throw Problem.notFound("No school has id \(id.uuidString.lowercased()).")
+    }
+
+    static func limit(_ text: String?) throws -> Int {
+        guard let text else { return 100 }
+        guard let value = Int(text), (1...1000).contains(value) else {
+            throw Problem.invalid(field: "limit", "must be an integer from 1 to 1000")
+        }
+        return value
+    }
+}
+
+extension Parameters {
+    /// A UUID path parameter, or 404 (a malformed id names nothing).
+    func uuid(_ name: String) throws -> UUID {
+        guard let text = self.get(name), let id = UUID(uuidString: text) else {
+            throw Problem.notFound("\"\(self.get(name) ?? "")\" is not an id of anything here.")
+        }
+        return id
+    }
+}

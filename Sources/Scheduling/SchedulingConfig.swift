@@ -1,0 +1,59 @@
+import Foundation
+import ServiceKit
+
+/// The scheduling service's settings, from the environment (see docs/operations.md).
+public struct SchedulingConfig: Sendable {
+    public var host: String
+    public var port: Int
+    /// The ES256 private key that signs access tokens (PEM). Only this service holds it.
+    public var signingKeyPEM: String
+    /// bcrypt's cost factor for new hashes (verification uses each hash's own).
+    public var bcryptCost: Int
+    /// Threads that run bcrypt, off the event loops.
+    public var bcryptWorkers: Int
+    /// Password checks that may wait for a worker before logins are answered 503.
+    public var bcryptQueueLimit: Int
+    public var accessTokenLifetime: TimeInterval = 12 * 3600
+    public var refreshTokenLifetime: TimeInterval = 30 * 24 * 3600
+    /// A spent refresh token presented again within this many seconds is taken for the same
+    /// client refreshing twice at once (two tabs) and refused without ending the sign-in; later
+    /// it is taken for theft and ends the whole login family.
+    public var refreshReuseGrace: TimeInterval = 10
+    public var loginThrottle: LoginThrottle.Policy = .init()
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = ServiceName.scheduling.defaultPort,
+        signingKeyPEM: String,
+        bcryptCost: Int = 12,
+        bcryptWorkers: Int = ProcessInfo.processInfo.activeProcessorCount,
+        bcryptQueueLimit: Int = 64
+    ) {
+        self.host = host
+        self.port = port
+        self.signingKeyPEM = signingKeyPEM
+        self.bcryptCost = bcryptCost
+        self.bcryptWorkers = bcryptWorkers
+        self.bcryptQueueLimit = bcryptQueueLimit
+    }
+
+    public struct MissingSigningKey: Error, CustomStringConvertible {
+        public var description: String {
+            "The scheduling service needs its ES256 signing key: set CLOUDCLASS_SIGNING_KEY_FILE (PEM), or run `cloudclass up`, which makes one."
+        }
+    }
+
+    public static func fromEnvironment(_ env: ConfigReader = ConfigReader()) throws -> SchedulingConfig {
+        guard let key = try env.secret("CLOUDCLASS_SIGNING_KEY") else { throw MissingSigningKey() }
+        let url = try env.url(ServiceName.scheduling.urlVariable, default: ServiceName.scheduling.defaultURL)
+        var config = SchedulingConfig(
+            host: url.host ?? "127.0.0.1",
+            port: url.port ?? ServiceName.scheduling.defaultPort,
+            signingKeyPEM: key
+        )
+        config.bcryptCost = try env.int("CLOUDCLASS_BCRYPT_COST", default: 12, in: 4...31)
+        config.bcryptWorkers = try env.int("CLOUDCLASS_BCRYPT_WORKERS", default: config.bcryptWorkers, in: 1...256)
+        config.bcryptQueueLimit = try env.int("CLOUDCLASS_BCRYPT_QUEUE", default: config.bcryptQueueLimit, in: 0...100_000)
+        return config
+    }
+}

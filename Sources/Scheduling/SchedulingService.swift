@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceKit
+
+/// The scheduling service: the directory, sign-in and (with later issues) the timetable.
+public struct SchedulingService: Sendable {
+    public let config: SchedulingConfig
+    public let database: PostgresClient
+    public let hasher: PasswordHasher
+    public let throttle: LoginThrottle
+    let issuer: TokenIssuer
+    let verifier: AccessTokenVerifier
+
+    public init(config: SchedulingConfig, database: PostgresClient) async throws {
+        self.config = config
+        self.database = database
+        self.hasher = PasswordHasher(cost: config.bcryptCost, workers: config.bcryptWorkers, queueLimit: config.bcryptQueueLimit)
+        self.throttle = LoginThrottle(policy: config.loginThrottle)
+        self.issuer = try await TokenIssuer(privateKeyPEM: config.signingKeyPEM, accessTokenLifetime: config.accessTokenLifetime)
+        self.verifier = try await AccessTokenVerifier(publicKeyPEM: issuer.publicKeyPEM)
+    }
+
+    public var publicKeyPEM: String { issuer.publicKeyPEM }
+
+    /// Every route of the service, with the middleware every route shares.
+    public func routes() -> RouteTable<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: AuthMiddleware(verifier: verifier))
+        let routes = RouteTable(router: router)
+        HealthRoutes(service: "scheduling", database: database).register(on: routes)
+        AuthController(
+            store: AuthStore(database: database, refreshTokenLifetime: config.refreshTokenLifetime, reuseGrace: config.refreshReuseGrace),
+            hasher: hasher,
+            throttle: throttle,
+            issuer: issuer
+        ).register(on: routes)
+        DirectoryController(database: database).register(on: routes)
+        return routes
+    }
+
+    public func application(logger: Logger) -> some ApplicationProtocol {
+        Application(
+            router: routes().router,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "cloudclass-scheduling"),
+            services: [database],
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import JWTKit
+
+/// The claims of a CloudClass access token (ES256, signed by the scheduling service alone).
+public struct AccessTokenClaims: JWTPayload, Equatable {
+    public static let issuer = "cloudclass-scheduling"
+    public static let audience = "cloudclass-api"
+
+    public var iss: IssuerClaim
+    public var aud: AudienceClaim
+    public var sub: SubjectClaim
+    public var exp: ExpirationClaim
+    public var iat: IssuedAtClaim?
+    public var role: Role
+
+    public init(userID: UUID, role: Role, issuedAt: Date, lifetime: TimeInterval) {
+        self.iss = IssuerClaim(value: Self.issuer)
+        self.aud = AudienceClaim(value: Self.audience)
+        self.sub = SubjectClaim(value: userID.uuidString.lowercased())
+        self.exp = ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime))
+        self.iat = IssuedAtClaim(value: issuedAt)
+        self.role = role
+    }
+
+    public func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+        try aud.verifyIntendedAudience(includes: Self.audience)
+        guard iss.value == Self.issuer else {
+            throw JWTError.claimVerificationFailure(failedClaim: iss, reason: "unexpected issuer")
+        }
+    }
+}
+
+/// Checks access tokens with the scheduling service's public key; every service holds one.
+public struct AccessTokenVerifier: Sendable {
+    /// The key id every token carries; a rotated key gets a new one.
+    public static let keyID = "cloudclass-es256-1"
+    let keys: JWTKeyCollection
+
+    public init(publicKeyPEM: String) async throws {
+        let key = try ES256PublicKey(pem: publicKeyPEM)
+        self.keys = JWTKeyCollection()
+        await keys.add(ecdsa: key, kid: JWKIdentifier(string: Self.keyID))
+    }
+
+    /// The identity a token proves, or 401 saying why not.
+    public func identity(fromToken token: String) async throws -> Identity {
+        let claims: AccessTokenClaims
+        do {
+            claims = try await keys.verify(token, as: AccessTokenClaims.self)
+        } catch let error as JWTError where error.errorType == .claimVerificationFailure {
+            let reason = error.reason ?? "a claim is not valid"
+            throw Problem.unauthorized("The access token is not valid: \(reason).")
+        } catch {
+            throw Problem.unauthorized("The access token is not valid (bad signature or malformed).")
+        }
+        guard let userID = UUID(uuidString: claims.sub.value) else {
+            throw Problem.unauthorized("The access token names no user.")
+        }
+        return Identity(userID: userID, role: claims.role)
+    }
+}

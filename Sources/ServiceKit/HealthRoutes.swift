@@ -1,0 +1,56 @@
+import Hummingbird
+import PostgresNIO
+
+/// `/health` (the process answers) and `/ready` (it can reach its database).
+public struct HealthRoutes<Context: ServiceRequestContext>: Sendable {
+    let service: String
+    let database: PostgresClient
+
+    public init(service: String, database: PostgresClient) {
+        self.service = service
+        self.database = database
+    }
+
+    struct Status: ResponseEncodable {
+        var status: String
+        var service: String
+    }
+
+    public func register(on routes: RouteTable<Context>) {
+        routes.get("/health") { _, _ in
+            Status(status: "ok", service: service)
+        }
+        routes.get("/ready") { _, context in
+            do {
+                try await withThrowingTimeout(seconds: 2) {
+                    _ = try await database.query("SELECT 1", logger: context.logger).collect()
+                }
+            } catch {
+                context.logger.warning("database not reachable", metadata: ["error": "\(error)"])
+                throw Problem(.serviceUnavailable, detail: "The database is not reachable.", headers: [.retryAfter: "5"])
+            }
+            return Status(status: "ready", service: service)
+        }
+    }
+}
+
+struct TimeoutError: Error {}
+
+/// Runs `body`, giving up after `seconds`.
+public func withThrowingTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw TimeoutError()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+extension Duration {
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

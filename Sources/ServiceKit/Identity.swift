@@ -1,0 +1,16 @@
+import Foundation
+
+public enum Role: String, Codable, Sendable, CaseIterable {
+    case admin, teacher, student
+}
+
+/// Who is calling, as proven by a verified access token.
+public struct Identity: Sendable, Equatable {
+    public var userID: UUID
+    public var role: Role
+
+    public init(userID: UUID, role: Role) {
+        self.userID = userID
+        self.role = role
+    }
+}

@@ -1,0 +1,40 @@
+import Hummingbird
+import Logging
+
+/// Turns every error a handler throws into problem+json: our own `Problem`s as they are,
+/// Hummingbird's and NIO's HTTP errors (404, 413, …) with their status, and anything else into a
+/// logged 500 that says nothing about internals.
+public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            return try problem.response(from: request, context: context)
+        } catch let error as HTTPResponseError {
+            return try Self.problem(for: error, request: request).response(from: request, context: context)
+        } catch {
+            context.logger.error(
+                "unhandled error",
+                metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"]
+            )
+            return try Problem(.internalServerError, detail: "The server failed to handle this request; it has been logged.")
+                .response(from: request, context: context)
+        }
+    }
+
+    static func problem(for error: HTTPResponseError, request: Request) -> Problem {
+        switch error.status {
+        case .notFound:
+            return .notFound("No resource at \(request.method) \(request.uri.path).")
+        case .contentTooLarge:
+            return Problem(.contentTooLarge, detail: "The request body is larger than this route accepts.")
+        case .methodNotAllowed:
+            return Problem(.methodNotAllowed, detail: "\(request.method) is not allowed on \(request.uri.path).")
+        default:
+            let message = (error as? HTTPError)?.body ?? error.status.reasonPhrase
+            return Problem(error.status, detail: message)
+        }
+    }
+}

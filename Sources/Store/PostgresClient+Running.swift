@@ -1,0 +1,21 @@
+import Logging
+import PostgresNIO
+
+extension DatabaseSettings {
+    /// Runs `body` with a client that is running for exactly that long (for commands and tests;
+    /// services run their client as a lifecycle service instead).
+    public func withClient<T: Sendable>(logger: Logger, _ body: (PostgresClient) async throws -> T) async throws -> T {
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        let running = Task { await client.run() }
+        do {
+            let result = try await body(client)
+            running.cancel()
+            await running.value
+            return result
+        } catch {
+            running.cancel()
+            await running.value
+            throw error
+        }
+    }
+}

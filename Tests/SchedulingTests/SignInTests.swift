@@ -1,0 +1,134 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import PostgresNIO
+import Scheduling
+import ServiceKit
+import Testing
+
+@Suite struct SignInTests {
+    @Test func loginReturnsATokenPairAndMeShowsTheUser() async throws {
+        let app = try await TestApp.make()
+        let id = try await app.addUser("li.wei", role: .teacher)
+        try await app.test { client async throws in
+            let response = try await client.login("li.wei")
+            #expect(response.status == .ok)
+            let pair = try response.decode(TokenPairBody.self)
+            #expect(pair.user.id == id)
+            #expect(pair.user.role == "teacher")
+            #expect(!pair.refresh_token.isEmpty)
+            let expires = try #require(RFC3339.parse(pair.expires_at))
+            #expect(abs(expires.timeIntervalSinceNow - 12 * 3600) < 60)
+
+            let me = try await client.json(.get, "/api/v1/me", token: pair.token)
+            #expect(me.status == .ok)
+            struct Me: Decodable { var id: UUID; var username: String; var display_name: String; var role: String }
+            let body = try me.decode(Me.self)
+            #expect(body.id == id && body.username == "li.wei" && body.role == "teacher" && body.display_name == "Li.Wei")
+        }
+    }
+
+    @Test func usernamesAreCaseInsensitive() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("wang.fang")
+        try await app.test { client async throws in
+            #expect(try await client.login("Wang.Fang").status == .ok)
+        }
+    }
+
+    @Test func wrongPasswordAndUnknownUserAnswerTheSame401() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("zhang.min")
+        try await app.test { client async throws in
+            let wrong = try await client.login("zhang.min", "not the password")
+            let unknown = try await client.login("nobody.here", "whatever")
+            #expect(wrong.status == .unauthorized)
+            #expect(unknown.status == .unauthorized)
+            #expect(try wrong.problem().detail == unknown.problem().detail)
+        }
+    }
+
+    @Test func unknownUsernamesCostAsMuchTimeAsKnownOnes() async throws {
+        // Cost 10 (~50 ms a check) makes bcrypt dominate; known and unknown alternate so that
+        // load from other tests weighs on both alike.
+        let app = try await TestApp.make { $0.bcryptCost = 10 }
+        try await app.addUser("chen.jie")
+        try await app.test { client async throws in
+            var known: [Double] = []
+            var unknown: [Double] = []
+            for round in 0..<5 {
+                for username in ["chen.jie", "no.such.user\(round)"] {
+                    let start = ContinuousClock.now
+                    _ = try await client.login(username, "wrong password \(round)")
+                    let elapsed = (ContinuousClock.now - start).inSeconds
+                    if username == "chen.jie" { known.append(elapsed) } else { unknown.append(elapsed) }
+                }
+            }
+            // The known user is throttled after five failures; compare only the checked attempts.
+            let knownMedian = known.prefix(5).sorted()[2]
+            let unknownMedian = unknown.prefix(5).sorted()[2]
+            #expect(unknownMedian > knownMedian * 0.5, "unknown \(unknownMedian) s vs known \(knownMedian) s")
+            #expect(unknownMedian > 0.02, "an unknown username must still pay for a bcrypt check")
+        }
+    }
+
+    @Test func deactivatedUsersCannotSignIn() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("left.school", active: false)
+        try await app.test { client async throws in
+            let response = try await client.login("left.school")
+            #expect(response.status == .unauthorized)
+            #expect(try response.problem().detail.contains("deactivated"))
+        }
+    }
+
+    @Test func usersWithoutAPasswordCannotSignIn() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("not.activated", password: nil)
+        try await app.test { client async throws in
+            #expect(try await client.login("not.activated", "").status == .unprocessableContent)
+            #expect(try await client.login("not.activated", "anything").status == .unauthorized)
+        }
+    }
+
+    @Test func repeatedFailuresSlowDownThatUsernameOnly() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("target")
+        try await app.addUser("bystander")
+        try await app.test { client async throws in
+            for _ in 0..<5 {
+                #expect(try await client.login("target", "guess").status == .unauthorized)
+            }
+            // The sixth failure starts the delay; during it even the right password waits.
+            #expect(try await client.login("target", "guess").status == .unauthorized)
+            let limited = try await client.login("target")
+            #expect(limited.status == .tooManyRequests)
+            let retryAfter = try #require(limited.headers[.retryAfter].flatMap { Int($0) })
+            #expect(retryAfter >= 1 && retryAfter <= 60)
+            #expect(try limited.problem().status == 429)
+            // Someone else signs in as usual.
+            #expect(try await client.login("bystander").status == .ok)
+        }
+    }
+
+    @Test func aFullBcryptQueueAnswers503WithRetryAfter() async throws {
+        // One worker, no queue, ~50 ms a check: a burst must overflow.
+        let app = try await TestApp.make {
+            $0.bcryptCost = 10
+            $0.bcryptWorkers = 1
+            $0.bcryptQueueLimit = 0
+        }
+        for index in 0..<8 { try await app.addUser("pupil\(index)") }
+        try await app.testLive { client async throws in
+            let answers = try await ConcurrentRequests(client).post("/api/v1/auth/login", count: 8) { index in
+                #"{"username":"pupil\#(index)","password":"\#(TestApp.password)"}"#
+            }
+            let ok = answers.filter { $0.status == 200 }
+            let unavailable = answers.filter { $0.status == 503 }
+            #expect(ok.count >= 1)
+            #expect(unavailable.count >= 1)
+            #expect(ok.count + unavailable.count == 8)
+            #expect(unavailable.allSatisfy { ($0.retryAfter.flatMap { Int($0) } ?? 0) >= 1 })
+        }
+    }
+}

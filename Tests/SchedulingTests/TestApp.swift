@@ -1,0 +1,184 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Hummingbird
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import PostgresNIO
+import Scheduling
+import ServiceKit
+import Store
+import TestSupport
+
+/// A scheduling service on a fresh database of the test cluster.
+struct TestApp {
+    static let signingKeyPEM = TokenIssuer.newSigningKeyPEM()
+    static let password = "correct horse battery"
+
+    let service: SchedulingService
+    let database: DatabaseSettings
+
+    static func make(_ configure: (inout SchedulingConfig) -> Void = { _ in }) async throws -> TestApp {
+        let database = try await TestPostgres.shared.freshDatabase()
+        var config = SchedulingConfig(port: 0, signingKeyPEM: signingKeyPEM, bcryptCost: 4, bcryptWorkers: 2, bcryptQueueLimit: 64)
+        configure(&config)
+        let client = PostgresClient(configuration: database.clientConfiguration, backgroundLogger: Logger(label: "test.db"))
+        let service = try await SchedulingService(config: config, database: client)
+        return TestApp(service: service, database: database)
+    }
+
+    /// Runs `body` against the router in memory (no socket).
+    func test<T>(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        let application = service.application(logger: Logger(label: "test.scheduling"))
+        return try await application.test(.router, body)
+    }
+
+    /// Runs `body` against a live server on a localhost port, for concurrent requests.
+    func testLive<T>(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        let application = service.application(logger: Logger(label: "test.scheduling"))
+        return try await application.test(.live, body)
+    }
+
+    /// Adds a user directly (the user API arrives with the scheduling issue).
+    @discardableResult
+    func addUser(_ username: String, role: Role = .student, password: String? = TestApp.password, active: Bool = true) async throws -> UUID {
+        let id = UUID()
+        let hash = try await password.asyncMap { try await service.hasher.hash($0) }
+        try await database.withClient(logger: Logger(label: "test.db")) { client in
+            try await client.query(
+                """
+                INSERT INTO scheduling.users (id, username, display_name, role, password_hash, active)
+                VALUES (\(id), \(username), \(username.capitalized), \(role.rawValue), \(hash), \(active))
+                """,
+                logger: Logger(label: "test.db")
+            )
+        }
+        return id
+    }
+
+    func scalar<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> T {
+        try await database.withClient(logger: Logger(label: "test.db")) { client in
+            for try await value in try await client.query(query, logger: Logger(label: "test.db")).decode(T.self) {
+                return value
+            }
+            fatalError("query returned no row")
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<U>(_ transform: (Wrapped) async throws -> U) async rethrows -> U? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
+
+extension TestClientProtocol {
+    @discardableResult
+    func json(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        body: String? = nil,
+        token: String? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = extra
+        if body != nil { headers[.contentType] = "application/json" }
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    }
+
+    func login(_ username: String, _ password: String = TestApp.password) async throws -> TestResponse {
+        try await json(.post, "/api/v1/auth/login", body: #"{"username":"\#(username)","password":"\#(password)"}"#)
+    }
+
+    /// Signs in and returns the access token.
+    func token(_ username: String) async throws -> String {
+        let response = try await login(username)
+        guard response.status == .ok else { throw TestFailure("login of \(username) answered \(response.status)") }
+        return try response.decode(TokenPairBody.self).token
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct TokenPairBody: Decodable {
+    struct User: Decodable {
+        var id: UUID
+        var username: String
+        var display_name: String
+        var role: String
+    }
+    var token: String
+    var expires_at: String
+    var refresh_token: String
+    var user: User
+}
+
+struct ProblemBody: Decodable {
+    struct FieldError: Decodable, Equatable {
+        var field: String
+        var message: String
+    }
+    var type: String
+    var title: String
+    var status: Int
+    var detail: String
+    var errors: [FieldError]?
+}
+
+extension TestResponse {
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(T.self, from: Data(buffer: body))
+    }
+
+    /// The problem document, after checking the response is one.
+    func problem() throws -> ProblemBody {
+        guard headers[.contentType] == "application/problem+json" else {
+            throw TestFailure("expected application/problem+json, got \(headers[.contentType] ?? "none"): \(String(buffer: body))")
+        }
+        return try decode(ProblemBody.self)
+    }
+}
+
+/// Real concurrent HTTP requests to a live test server: HummingbirdTesting's live client sends
+/// its requests one after another over one connection.
+struct ConcurrentRequests {
+    let port: Int
+
+    init(_ client: any TestClientProtocol) throws {
+        guard let port = client.port else { throw TestFailure("needs a live server") }
+        self.port = port
+    }
+
+    /// Sends `count` POSTs of `body(i)` to `path` at once; returns each status and Retry-After.
+    func post(_ path: String, count: Int, body: @escaping @Sendable (Int) -> String) async throws -> [(status: Int, retryAfter: String?)] {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = count
+        let session = URLSession(configuration: configuration)
+        defer { session.finishTasksAndInvalidate() }
+        let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
+        return try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    var request = URLRequest(url: url)
+                    request.httpMethod = "POST"
+                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                    request.httpBody = Data(body(index).utf8)
+                    let (_, response) = try await session.data(for: request)
+                    let http = response as! HTTPURLResponse
+                    return (http.statusCode, http.value(forHTTPHeaderField: "Retry-After"))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append((status: $1.0, retryAfter: $1.1)) }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import Platform
+import PostgresNIO
+import Store
+
+/// One throwaway PostgreSQL cluster per test process, started on first use, migrated once into a
+/// template; every test gets a fresh database copied from it, so tests run in parallel without
+/// seeing each other's rows. A watchdog stops the cluster when the test process is gone.
+public actor TestPostgres {
+    public static let shared = TestPostgres()
+    static let template = "cloudclass_template"
+
+    private var started: Task<DatabaseSettings, any Error>?
+    private var counter = 0
+    let logger = Logger(label: "test.postgres")
+
+    /// The repository's Migrations folder.
+    public static var migrationsFolder: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Migrations")
+    }
+
+    /// A new database of its own: migrated and without rows, or (`migrated: false`) empty.
+    public func freshDatabase(migrated: Bool = true) async throws -> DatabaseSettings {
+        let server = try await server()
+        counter += 1
+        let name = "test_\(counter)_\(UInt32.random(in: 0...UInt32.max))"
+        try await Self.createDatabase(name, from: migrated ? Self.template : "template0", on: server, logger: logger)
+        var settings = server.with(database: name)
+        settings.maximumConnections = 8
+        return settings
+    }
+
+    static func createDatabase(_ name: String, from template: String, on server: DatabaseSettings, logger: Logger) async throws {
+        try await server.with(database: "postgres").withClient(logger: logger) { client in
+            // The template must have no open connection; the migrating client may still be closing.
+            var attempt = 0
+            while true {
+                do {
+                    try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE \(template)"), logger: logger)
+                    return
+                } catch where error.sqlState == "55006" && attempt < 50 {
+                    attempt += 1
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
+    }
+
+    /// The cluster's superuser settings (database `postgres`).
+    public func server() async throws -> DatabaseSettings {
+        if let started { return try await started.value }
+        let task = Task { try await Self.start(logger: logger) }
+        started = task
+        return try await task.value
+    }
+
+    static func start(logger: Logger) async throws -> DatabaseSettings {
+        let folder = "/tmp/cc-test-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let cluster = try LocalPostgres(dataFolder: folder)
+        try cluster.create(superuserPassword: nil)
+        try startWatchdog(cluster: cluster, folder: folder)
+        try cluster.start(extraOptions: "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        let server = cluster.settings(password: nil, database: "postgres")
+        try await server.withClient(logger: logger) { client in
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(template)"), logger: logger)
+        }
+        let migrator = try Migrator(folder: migrationsFolder)
+        try await server.with(database: template).withClient(logger: logger) { client in
+            try await migrator.migrate(client, logger: logger)
+        }
+        return server
+    }
+
+    /// Swift Testing has no after-all hook: a detached shell waits for this process to end, then
+    /// stops the cluster and removes its folder. Its output goes nowhere, so it never holds the
+    /// test runner's stdout open.
+    static func startWatchdog(cluster: LocalPostgres, folder: String) throws {
+        let pgCtl = "\(cluster.binDirectory)/pg_ctl"
+        let asPostgres = Shell.isRoot ? "/usr/sbin/runuser -u postgres -- " : ""
+        let script = """
+            while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
+            cd /; \(asPostgres)\(pgCtl) -D \(cluster.dataDirectory) -m immediate stop
+            rm -rf \(folder) \(cluster.socketDirectory == cluster.root ? "" : cluster.socketDirectory)
+            """
+        try Shell.startDetached(["/bin/sh", "-c", script])
+    }
+}
