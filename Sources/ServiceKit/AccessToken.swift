@@ -13,10 +13,12 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     public var iat: IssuedAtClaim?
     public var role: Role
 
+    /// - Parameter issuedAt: rounded down to a whole second, as JWT's NumericDate is.
     public init(userID: UUID, role: Role, issuedAt: Date, lifetime: TimeInterval) {
+        let issuedAt = Date(timeIntervalSince1970: issuedAt.timeIntervalSince1970.rounded(.down))
         self.iss = IssuerClaim(value: Self.issuer)
         self.aud = AudienceClaim(value: Self.audience)
-        self.sub = SubjectClaim(value: userID.uuidString.lowercased())
+        self.sub = SubjectClaim(value: userID.lowercased)
         self.exp = ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime))
         self.iat = IssuedAtClaim(value: issuedAt)
         self.role = role

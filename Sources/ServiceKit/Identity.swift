@@ -14,3 +14,8 @@ public struct Identity: Sendable, Equatable {
         self.role = role
     }
 }
+
+extension UUID {
+    /// The canonical lower-case text form every CloudClass response uses.
+    public var lowercased: String { uuidString.lowercased() }
+}

@@ -20,7 +20,7 @@ struct AuthController: Sendable {
     }
 
     struct UserSummary: Codable {
-        var id: UUID
+        var id: String
         var username: String
         var display_name: String
         var role: Role
@@ -34,11 +34,11 @@ struct AuthController: Sendable {
     }
 
     struct Me: ResponseEncodable {
-        var id: UUID
+        var id: String
         var username: String
         var display_name: String
         var role: Role
-        var school_id: UUID?
+        var school_id: String?
     }
 
     func register(on routes: RouteTable<AppRequestContext>) {
@@ -107,7 +107,10 @@ struct AuthController: Sendable {
         guard let account = try await store.account(id: identity.userID, logger: context.logger) else {
             throw Problem.unauthorized("The access token names a user that does not exist.")
         }
-        return Me(id: account.id, username: account.username, display_name: account.displayName, role: account.role, school_id: account.schoolID)
+        return Me(
+            id: account.id.lowercased, username: account.username, display_name: account.displayName, role: account.role,
+            school_id: account.schoolID?.lowercased
+        )
     }
 
     private func pair(for account: Account, refreshToken: String) async throws -> TokenPair {
@@ -116,7 +119,7 @@ struct AuthController: Sendable {
             token: access.token,
             expires_at: RFC3339.format(access.expiresAt),
             refresh_token: refreshToken,
-            user: UserSummary(id: account.id, username: account.username, display_name: account.displayName, role: account.role)
+            user: UserSummary(id: account.id.lowercased, username: account.username, display_name: account.displayName, role: account.role)
         )
     }
 }

@@ -15,7 +15,7 @@ struct DirectoryController: Sendable {
     }
 
     struct School: ResponseEncodable, Decodable {
-        var id: UUID
+        var id: String
         var name: String
         var code: String
         var region: String
@@ -65,10 +65,10 @@ struct DirectoryController: Sendable {
         }
         guard errors.isEmpty else { throw Problem.invalid(errors) }
 
-        let school = School(id: UUID(), name: name, code: code, region: body.region, created_at: Date())
+        let school = School(id: UUID().lowercased, name: name, code: code, region: body.region, created_at: Date())
         do {
             try await database.query(
-                "INSERT INTO scheduling.schools (id, name, code, region, created_at) VALUES (\(school.id), \(name), \(code), \(school.region), \(school.created_at))",
+                "INSERT INTO scheduling.schools (id, name, code, region, created_at) VALUES (\(UUID(uuidString: school.id)!), \(name), \(code), \(school.region), \(school.created_at))",
                 logger: context.logger
             )
         } catch where error.isUniqueViolation {
@@ -76,7 +76,7 @@ struct DirectoryController: Sendable {
         } catch where error.isForeignKeyViolation {
             throw Problem.invalid(field: "region", "is not one of the 31 regions (GET /api/v1/regions)")
         }
-        return EditedResponse(status: .created, headers: [.location: "/api/v1/schools/\(school.id.uuidString.lowercased())"], response: school)
+        return EditedResponse(status: .created, headers: [.location: "/api/v1/schools/\(school.id)"], response: school)
     }
 
     @Sendable func listSchools(_ request: Request, context: AppRequestContext) async throws -> Page<School> {
@@ -95,7 +95,7 @@ struct DirectoryController: Sendable {
             logger: context.logger
         )
         for try await (id, name, code, region, createdAt) in rows.decode((UUID, String, String, String, Date).self) {
-            items.append(School(id: id, name: name, code: code, region: region, created_at: createdAt))
+            items.append(School(id: id.lowercased, name: name, code: code, region: region, created_at: createdAt))
         }
         let more = items.count > limit
         if more { items.removeLast() }
@@ -110,7 +110,7 @@ struct DirectoryController: Sendable {
             logger: context.logger
         )
         for try await (id, name, code, region, createdAt) in rows.decode((UUID, String, String, String, Date).self) {
-            return School(id: id, name: name, code: code, region: region, created_at: createdAt)
+            return School(id: id.lowercased, name: name, code: code, region: region, created_at: createdAt)
         }
         throw Problem.notFound("No school has id \(id.uuidString.lowercased()).")
     }
