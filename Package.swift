@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "Scheduling", "ServiceKit", "Store", "Platform", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -24,6 +24,10 @@ public enum DemoData {
         ("student", "Wang Fang (demo student)", "student", "wh-no1"),
     ]
 
+    /// Demo pupils `pupil001`…`pupil200` (password as above) of the first demo school, so a
+    /// login storm can be measured without one username's slow-down getting in the way.
+    public static let pupils = 200
+
     public static func seed(database: PostgresClient, hasher: PasswordHasher, logger: Logger) async throws {
         let hash = try await hasher.hash(password)
         try await database.withTransaction(logger: logger) { connection in
@@ -47,6 +51,16 @@ public enum DemoData {
                     logger: logger
                 )
             }
+            try await connection.query(
+                """
+                INSERT INTO scheduling.users (id, username, display_name, role, school_id, password_hash)
+                SELECT gen_random_uuid(), format('pupil%s', lpad(n::text, 3, '0')), format('Demo Pupil %s', n), 'student',
+                       (SELECT id FROM scheduling.schools WHERE code = \(schools[0].code)), \(hash)
+                FROM generate_series(1, \(pupils)) AS n
+                ON CONFLICT (username) DO NOTHING
+                """,
+                logger: logger
+            )
         }
     }
 }

@@ -42,11 +42,16 @@ public struct SchedulingService: Sendable {
         return routes
     }
 
-    public func application(logger: Logger) -> some ApplicationProtocol {
+    /// - Parameter onServerRunning: called once the server listens (tests learn the port).
+    public func application(
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         Application(
             router: routes().router,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "cloudclass-scheduling"),
             services: [database],
+            onServerRunning: onServerRunning,
             logger: logger
         )
     }
