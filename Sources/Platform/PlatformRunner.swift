@@ -101,6 +101,8 @@ public struct PlatformRunner {
             environment["CLOUDCLASS_SIGNING_KEY_FILE"] = secrets.signingKeyFile
             environment[ServiceName.scheduling.urlVariable] = environment[ServiceName.scheduling.urlVariable] ?? schedulingURL
             environment["CLOUDCLASS_SIGNING_KEY"] = nil
+            environment["CLOUDCLASS_SERVICE_TOKEN_FILE"] = secrets.serviceTokenFile
+            environment["CLOUDCLASS_SERVICE_TOKEN"] = nil
             let onExit: @Sendable (ChildProcess) -> Void = { continuation.yield(.exited($0)) }
             let scheduling = try ChildProcess(
                 name: "scheduling",

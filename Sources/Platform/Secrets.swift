@@ -13,11 +13,13 @@ public struct Secrets: Sendable {
 
     public var signingKeyFile: String { "\(folder)/signing-key.pem" }
     public var postgresPasswordFile: String { "\(folder)/postgres-password" }
+    public var serviceTokenFile: String { "\(folder)/service-token" }
 
     /// Creates the ones that do not exist yet.
     public func ensure() throws {
         try writeOnce(signingKeyFile) { TokenIssuer.newSigningKeyPEM() }
         try writeOnce(postgresPasswordFile) { Self.randomToken() }
+        try writeOnce(serviceTokenFile) { Self.randomToken() }
     }
 
     public func read(_ file: String) throws -> String {

@@ -7,6 +7,8 @@ public struct SchedulingConfig: Sendable {
     public var port: Int
     /// The ES256 private key that signs access tokens (PEM). Only this service holds it.
     public var signingKeyPEM: String
+    /// The secret other CloudClass services present on `/internal/` routes.
+    public var serviceToken: String
     /// bcrypt's cost factor for new hashes (verification uses each hash's own).
     public var bcryptCost: Int
     /// Threads that run bcrypt, off the event loops.
@@ -25,6 +27,7 @@ public struct SchedulingConfig: Sendable {
         host: String = "127.0.0.1",
         port: Int = ServiceName.scheduling.defaultPort,
         signingKeyPEM: String,
+        serviceToken: String,
         bcryptCost: Int = 12,
         bcryptWorkers: Int = ProcessInfo.processInfo.activeProcessorCount,
         bcryptQueueLimit: Int? = nil
@@ -32,6 +35,7 @@ public struct SchedulingConfig: Sendable {
         self.host = host
         self.port = port
         self.signingKeyPEM = signingKeyPEM
+        self.serviceToken = serviceToken
         self.bcryptCost = bcryptCost
         self.bcryptWorkers = bcryptWorkers
         // Eight waiting checks per worker keeps a queued login under ~2 s at cost 12 (measured:
@@ -47,11 +51,13 @@ public struct SchedulingConfig: Sendable {
 
     public static func fromEnvironment(_ env: ConfigReader = ConfigReader()) throws -> SchedulingConfig {
         guard let key = try env.secret("CLOUDCLASS_SIGNING_KEY") else { throw MissingSigningKey() }
+        let serviceToken = try env.requiredSecret("CLOUDCLASS_SERVICE_TOKEN")
         let url = try env.url(ServiceName.scheduling.urlVariable, default: ServiceName.scheduling.defaultURL)
         var config = SchedulingConfig(
             host: url.host ?? "127.0.0.1",
             port: url.port ?? ServiceName.scheduling.defaultPort,
-            signingKeyPEM: key
+            signingKeyPEM: key,
+            serviceToken: serviceToken
         )
         config.bcryptCost = try env.int("CLOUDCLASS_BCRYPT_COST", default: 12, in: 4...31)
         config.bcryptWorkers = try env.int("CLOUDCLASS_BCRYPT_WORKERS", default: config.bcryptWorkers, in: 1...256)

@@ -29,11 +29,14 @@ public struct SchedulingService: Sendable {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: ServiceTokenMiddleware(serviceToken: config.serviceToken))
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let routes = RouteTable(router: router)
+        let authStore = AuthStore(database: database, refreshTokenLifetime: config.refreshTokenLifetime, reuseGrace: config.refreshReuseGrace)
         HealthRoutes(service: "scheduling", database: database).register(on: routes)
+        InternalController(store: authStore).register(on: routes)
         AuthController(
-            store: AuthStore(database: database, refreshTokenLifetime: config.refreshTokenLifetime, reuseGrace: config.refreshReuseGrace),
+            store: authStore,
             hasher: hasher,
             throttle: throttle,
             issuer: issuer

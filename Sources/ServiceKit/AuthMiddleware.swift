@@ -11,7 +11,8 @@ public struct AuthMiddleware<Context: ServiceRequestContext>: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else {
+        // Internal routes carry the service token, checked by ServiceTokenMiddleware.
+        guard let header = request.headers[.authorization], !request.uri.path.hasPrefix("/internal/") else {
             return try await next(request, context)
         }
         guard let token = Self.bearerToken(header) else {

@@ -41,6 +41,14 @@ public struct ConfigReader: Sendable {
         return url
     }
 
+    /// A secret that must be given (inline or as a file), at least 16 characters.
+    public func requiredSecret(_ name: String) throws -> String {
+        guard let value = try secret(name)?.trimmingCharacters(in: .whitespacesAndNewlines), value.count >= 16 else {
+            throw InvalidSetting(name: name, value: "(missing or short)", expected: "a secret of 16+ characters, or \(name)_FILE naming a file holding one")
+        }
+        return value
+    }
+
     /// A secret given either inline (`NAME`) or as a file path (`NAME_FILE`), the way `up` hands
     /// secrets to its processes without putting them on a command line.
     public func secret(_ name: String) throws -> String? {

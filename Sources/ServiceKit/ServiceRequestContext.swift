@@ -4,6 +4,8 @@ import Hummingbird
 public protocol ServiceRequestContext: RequestContext {
     var identity: Identity? { get set }
     var requestID: String { get set }
+    /// True when the caller proved it is a CloudClass service (internal routes only).
+    var isServiceCaller: Bool { get set }
 }
 
 /// The request context of the CloudClass services.
@@ -11,11 +13,13 @@ public struct AppRequestContext: ServiceRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
     public var requestID: String
+    public var isServiceCaller: Bool
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
         self.requestID = ""
+        self.isServiceCaller = false
     }
 
     /// Ordinary JSON bodies are small; routes that take bulk uploads read their body themselves
@@ -24,6 +28,11 @@ public struct AppRequestContext: ServiceRequestContext {
 }
 
 extension ServiceRequestContext {
+    /// For internal routes: the caller is a service, or 401.
+    public func requireServiceCaller() throws {
+        guard isServiceCaller else { throw Problem.unauthorized("This route is for CloudClass services only.") }
+    }
+
     /// The signed-in caller, or 401.
     public func requireIdentity() throws -> Identity {
         guard let identity else {

@@ -17,13 +17,14 @@ import TestSupport
 struct TestApp {
     static let signingKeyPEM = TokenIssuer.newSigningKeyPEM()
     static let password = "correct horse battery"
+    static let serviceToken = "test-service-token-0123456789abcdef"
 
     let service: SchedulingService
     let database: DatabaseSettings
 
     static func make(_ configure: (inout SchedulingConfig) -> Void = { _ in }) async throws -> TestApp {
         let database = try await TestPostgres.shared.freshDatabase()
-        var config = SchedulingConfig(port: 0, signingKeyPEM: signingKeyPEM, bcryptCost: 4, bcryptWorkers: 2, bcryptQueueLimit: 64)
+        var config = SchedulingConfig(port: 0, signingKeyPEM: signingKeyPEM, serviceToken: serviceToken, bcryptCost: 4, bcryptWorkers: 2, bcryptQueueLimit: 64)
         configure(&config)
         let client = PostgresClient(configuration: database.clientConfiguration, backgroundLogger: Logger(label: "test.db"))
         let service = try await SchedulingService(config: config, database: client)
