@@ -93,11 +93,11 @@ public struct PlatformRunner {
                 try await Self.ensureDatabase(cluster.settings(password: password, database: "postgres"), named: LocalPostgres.database, logger: logger)
                 database = cluster.settings(password: password)
             }
-            try await prepare(database)
+            try await prepare(database, secrets: secrets)
 
             let schedulingURL = ServiceName.scheduling.defaultURL
             var environment = options.environment
-            environment["DATABASE_URL"] = database.url
+            environment["DATABASE_URL"] = try serviceDatabase(database, for: .scheduling, secrets: secrets).url
             environment["CLOUDCLASS_SIGNING_KEY_FILE"] = secrets.signingKeyFile
             environment[ServiceName.scheduling.urlVariable] = environment[ServiceName.scheduling.urlVariable] ?? schedulingURL
             environment["CLOUDCLASS_SIGNING_KEY"] = nil
@@ -144,14 +144,27 @@ public struct PlatformRunner {
         return 0
     }
 
-    /// Migrates and, with `--demo`, seeds.
-    func prepare(_ database: DatabaseSettings) async throws {
+    /// Where `service` connects: the same database, as the service's own role.
+    func serviceDatabase(_ database: DatabaseSettings, for service: ServiceName, secrets: Secrets) throws -> DatabaseSettings {
+        var settings = database
+        let role = ServiceRole(service: service.rawValue)
+        settings.username = role.name
+        settings.password = try secrets.read(secrets.databasePasswordFile(for: role))
+        return settings
+    }
+
+    /// Migrates, lets each service's role log in with its password and, with `--demo`, seeds.
+    func prepare(_ database: DatabaseSettings, secrets: Secrets) async throws {
         let migrator = try Migrator(folder: options.migrationsFolder)
         let demo = options.demo
         let cost = try ConfigReader(options.environment).int("CLOUDCLASS_BCRYPT_COST", default: 12, in: 4...31)
         try await database.withClient(logger: logger) { client in
             let applied = try await migrator.migrate(client, logger: logger)
             say("migrations: \(applied.count) applied, \(migrator.migrations.count - applied.count) already there")
+            for service in ServiceName.allCases {
+                let role = ServiceRole(service: service.rawValue)
+                try await role.enableLogin(password: try secrets.read(secrets.databasePasswordFile(for: role)), on: client, logger: logger)
+            }
             if demo {
                 let hasher = PasswordHasher(cost: cost, workers: 1, queueLimit: 1)
                 try await DemoData.seed(database: client, hasher: hasher, logger: logger)

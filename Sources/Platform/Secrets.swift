@@ -1,5 +1,7 @@
 import Foundation
 import Scheduling
+import ServiceKit
+import Store
 
 /// The platform's generated secrets, made once into `<data>/secrets` (mode 0600) and reused.
 public struct Secrets: Sendable {
@@ -14,12 +16,16 @@ public struct Secrets: Sendable {
     public var signingKeyFile: String { "\(folder)/signing-key.pem" }
     public var postgresPasswordFile: String { "\(folder)/postgres-password" }
     public var serviceTokenFile: String { "\(folder)/service-token" }
+    public func databasePasswordFile(for role: ServiceRole) -> String { "\(folder)/database-password-\(role.service)" }
 
     /// Creates the ones that do not exist yet.
     public func ensure() throws {
         try writeOnce(signingKeyFile) { TokenIssuer.newSigningKeyPEM() }
         try writeOnce(postgresPasswordFile) { Self.randomToken() }
         try writeOnce(serviceTokenFile) { Self.randomToken() }
+        for service in ServiceName.allCases {
+            try writeOnce(databasePasswordFile(for: ServiceRole(service: service.rawValue))) { Self.randomToken() }
+        }
     }
 
     public func read(_ file: String) throws -> String {

@@ -5,6 +5,7 @@ import Logging
 import Platform
 import Scheduling
 import ServiceKit
+import TestSupport
 import Testing
 
 /// The internal protocol between two processes: this test process calls a real
@@ -32,7 +33,7 @@ import Testing
             let base = URL(string: "http://127.0.0.1:\(port)")!
             let environment = [
                 "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-                "DATABASE_URL": app.database.url,
+                "DATABASE_URL": TestPostgres.asService("scheduling", app.database).url,
                 "CLOUDCLASS_SIGNING_KEY_FILE": keyFile,
                 "CLOUDCLASS_SERVICE_TOKEN": TestApp.serviceToken,
                 "CLOUDCLASS_SCHEDULING_URL": base.absoluteString,

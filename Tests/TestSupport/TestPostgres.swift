@@ -10,6 +10,15 @@ import Store
 public actor TestPostgres {
     public static let shared = TestPostgres()
     static let template = "cloudclass_template"
+    static let services = ["scheduling"]
+
+    /// `settings` as the given service's own role would connect (no superuser powers).
+    public static func asService(_ service: String, _ settings: DatabaseSettings) -> DatabaseSettings {
+        var copy = settings
+        copy.username = ServiceRole(service: service).name
+        copy.password = nil
+        return copy
+    }
 
     private var started: Task<DatabaseSettings, any Error>?
     private var counter = 0
@@ -70,6 +79,10 @@ public actor TestPostgres {
         let migrator = try Migrator(folder: migrationsFolder)
         try await server.with(database: template).withClient(logger: logger) { client in
             try await migrator.migrate(client, logger: logger)
+            for service in services {
+                // The cluster trusts its private socket; the password only makes the role a login.
+                try await ServiceRole(service: service).enableLogin(password: "test", on: client, logger: logger)
+            }
         }
         return server
     }
