@@ -3,20 +3,28 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import ServiceKit
+import Store
 
 /// The scheduling service: the directory, sign-in and (with later issues) the timetable.
 public struct SchedulingService: Sendable {
     public let config: SchedulingConfig
-    public let database: PostgresClient
+    public let database: Database
+    public let metrics: ServiceMetrics
     public let hasher: PasswordHasher
     public let throttle: LoginThrottle
     let issuer: TokenIssuer
     let verifier: AccessTokenVerifier
 
-    public init(config: SchedulingConfig, database: PostgresClient) async throws {
+    public init(config: SchedulingConfig, database: Database) async throws {
         self.config = config
         self.database = database
-        self.hasher = PasswordHasher(cost: config.bcryptCost, workers: config.bcryptWorkers, queueLimit: config.bcryptQueueLimit)
+        let hasher = PasswordHasher(cost: config.bcryptCost, workers: config.bcryptWorkers, queueLimit: config.bcryptQueueLimit)
+        self.hasher = hasher
+        self.metrics = ServiceMetrics(
+            service: "scheduling",
+            database: database,
+            gauges: [("cloudclass_bcrypt_queue_depth", "Password checks running or waiting", { Double(hasher.queueDepth) })]
+        )
         self.throttle = LoginThrottle(policy: config.loginThrottle)
         self.issuer = try await TokenIssuer(privateKeyPEM: config.signingKeyPEM, accessTokenLifetime: config.accessTokenLifetime)
         self.verifier = try await AccessTokenVerifier(publicKeyPEM: issuer.publicKeyPEM)
@@ -28,12 +36,14 @@ public struct SchedulingService: Sendable {
     public func routes() -> RouteTable<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: ServiceTokenMiddleware(serviceToken: config.serviceToken))
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let routes = RouteTable(router: router)
         let authStore = AuthStore(database: database, refreshTokenLifetime: config.refreshTokenLifetime, reuseGrace: config.refreshReuseGrace)
         HealthRoutes(service: "scheduling", database: database).register(on: routes)
+        metrics.register(on: routes)
         InternalController(store: authStore).register(on: routes)
         AuthController(
             store: authStore,
@@ -53,7 +63,7 @@ public struct SchedulingService: Sendable {
         Application(
             router: routes().router,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "cloudclass-scheduling"),
-            services: [database],
+            services: [database.client],
             onServerRunning: onServerRunning,
             logger: logger
         )

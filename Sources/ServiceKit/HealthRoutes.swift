@@ -1,12 +1,13 @@
 import Hummingbird
 import PostgresNIO
+import Store
 
 /// `/health` (the process answers) and `/ready` (it can reach its database).
 public struct HealthRoutes<Context: ServiceRequestContext>: Sendable {
     let service: String
-    let database: PostgresClient
+    let database: Database
 
-    public init(service: String, database: PostgresClient) {
+    public init(service: String, database: Database) {
         self.service = service
         self.database = database
     }
@@ -23,7 +24,7 @@ public struct HealthRoutes<Context: ServiceRequestContext>: Sendable {
         routes.get("/ready") { _, context in
             do {
                 try await withThrowingTimeout(seconds: 2) {
-                    _ = try await database.query("SELECT 1", logger: context.logger).collect()
+                    try await database.query("SELECT 1", logger: context.logger)
                 }
             } catch {
                 context.logger.warning("database not reachable", metadata: ["error": "\(error)"])

@@ -24,7 +24,7 @@ struct Serve: AsyncParsableCommand {
         }
         var database = try DatabaseSettings(url: url)
         database.maximumConnections = try env.int("CLOUDCLASS_DB_POOL", default: 20, in: 1...500)
-        let client = PostgresClient(configuration: database.clientConfiguration, backgroundLogger: logger)
+        let client = Database(settings: database, logger: logger)
         switch service {
         case .scheduling:
             let service = try await SchedulingService(config: try SchedulingConfig.fromEnvironment(env), database: client)

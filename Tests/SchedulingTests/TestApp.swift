@@ -27,10 +27,7 @@ struct TestApp {
         var config = SchedulingConfig(port: 0, signingKeyPEM: signingKeyPEM, serviceToken: serviceToken, bcryptCost: 4, bcryptWorkers: 2, bcryptQueueLimit: 64)
         configure(&config)
         // The service connects as its own role, as in production; test set-up uses the superuser.
-        let client = PostgresClient(
-            configuration: TestPostgres.asService("scheduling", database).clientConfiguration,
-            backgroundLogger: Logger(label: "test.db")
-        )
+        let client = Database(settings: TestPostgres.asService("scheduling", database), logger: Logger(label: "test.db"))
         let service = try await SchedulingService(config: config, database: client)
         return TestApp(service: service, database: database)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceKit
+import Store
 
 /// A user as sign-in sees it.
 struct Account: Sendable {
@@ -31,7 +32,7 @@ enum RefreshOutcome: Sendable {
 
 /// Sign-in's queries. Every multi-row change runs in one transaction.
 struct AuthStore: Sendable {
-    let database: PostgresClient
+    let database: Database
     let refreshTokenLifetime: TimeInterval
     /// How long after a token is spent a second presentation counts as a concurrent duplicate.
     let reuseGrace: TimeInterval
@@ -52,10 +53,8 @@ struct AuthStore: Sendable {
 
     private func accounts(_ query: PostgresQuery, logger: Logger) async throws -> [Account] {
         var found: [Account] = []
-        let rows = try await database.query(query, logger: logger)
-        for try await (id, username, displayName, role, schoolID, hash, active) in rows.decode(
-            (UUID, String, String, String, UUID?, String?, Bool).self
-        ) {
+        for row in try await database.query(query, logger: logger) {
+            let (id, username, displayName, role, schoolID, hash, active) = try row.decode((UUID, String, String, String, UUID?, String?, Bool).self)
             found.append(
                 Account(
                     id: id, username: username, displayName: displayName, role: Role(rawValue: role) ?? .student,
@@ -134,7 +133,8 @@ struct AuthStore: Sendable {
             """,
             logger: logger
         )
-        for try await (familyID, expired, revoked, active, spentSecondsAgo) in rows.decode((UUID, Bool, Bool, Bool, Double?).self) {
+        for row in rows {
+            let (familyID, expired, revoked, active, spentSecondsAgo) = try row.decode((UUID, Bool, Bool, Bool, Double?).self)
             if revoked { return .familyRevoked }
             if !active { return .userDeactivated }
             if let spentSecondsAgo {

@@ -6,7 +6,7 @@ import Store
 
 /// Regions (read-only, seeded) and schools: the directory's root.
 struct DirectoryController: Sendable {
-    let database: PostgresClient
+    let database: Database
 
     struct Region: Codable {
         var code: String
@@ -44,7 +44,8 @@ struct DirectoryController: Sendable {
         _ = try context.requireIdentity()
         var items: [Region] = []
         let rows = try await database.query("SELECT code, name, name_zh FROM scheduling.regions ORDER BY code", logger: context.logger)
-        for try await (code, name, nameZh) in rows.decode((String, String, String).self) {
+        for row in rows {
+            let (code, name, nameZh) = try row.decode((String, String, String).self)
             items.append(Region(code: code, name: name, name_zh: nameZh))
         }
         return Page(items: items, next_cursor: nil)
@@ -94,7 +95,8 @@ struct DirectoryController: Sendable {
             """,
             logger: context.logger
         )
-        for try await (id, name, code, region, createdAt) in rows.decode((UUID, String, String, String, Date).self) {
+        for row in rows {
+            let (id, name, code, region, createdAt) = try row.decode((UUID, String, String, String, Date).self)
             items.append(School(id: id.lowercased, name: name, code: code, region: region, created_at: createdAt))
         }
         let more = items.count > limit
@@ -109,7 +111,8 @@ struct DirectoryController: Sendable {
             "SELECT id, name, code, region, created_at FROM scheduling.schools WHERE id = \(id)",
             logger: context.logger
         )
-        for try await (id, name, code, region, createdAt) in rows.decode((UUID, String, String, String, Date).self) {
+        for row in rows {
+            let (id, name, code, region, createdAt) = try row.decode((UUID, String, String, String, Date).self)
             return School(id: id.lowercased, name: name, code: code, region: region, created_at: createdAt)
         }
         throw Problem.notFound("No school has id \(id.uuidString.lowercased()).")
