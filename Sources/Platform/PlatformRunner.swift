@@ -35,6 +35,7 @@ public struct PlatformRunner {
     enum Event: Sendable {
         case signal(Int32)
         case exited(ChildProcess)
+        case restart(String)
     }
 
     struct StartupFailure: Error, CustomStringConvertible {
@@ -66,12 +67,9 @@ public struct PlatformRunner {
         defer { signals.forEach { $0.cancel() } }
 
         var postgres: LocalPostgres?
-        var children: [ChildProcess] = []
+        let supervisor = Supervisor(onExit: { continuation.yield(.exited($0)) })
         func stopAll() {
-            for child in children.reversed() {
-                say("stopping \(child.name)")
-                child.stop()
-            }
+            supervisor.stopAll(say: say)
             if let postgres {
                 say("stopping PostgreSQL")
                 do { try postgres.stop() } catch { say("PostgreSQL did not stop cleanly: \(error)") }
@@ -103,23 +101,17 @@ public struct PlatformRunner {
             environment["CLOUDCLASS_SIGNING_KEY"] = nil
             environment["CLOUDCLASS_SERVICE_TOKEN_FILE"] = secrets.serviceTokenFile
             environment["CLOUDCLASS_SERVICE_TOKEN"] = nil
-            let onExit: @Sendable (ChildProcess) -> Void = { continuation.yield(.exited($0)) }
-            let scheduling = try ChildProcess(
-                name: "scheduling",
-                arguments: [options.executable, "serve", "scheduling"],
-                environment: environment,
-                logFile: "\(logs)/scheduling.log",
-                onExit: onExit
-            )
-            children.append(scheduling)
             let schedulingBase = URL(string: environment[ServiceName.scheduling.urlVariable]!)!
-            try await waitUntil(scheduling, answers: schedulingBase.appendingPathComponent("ready"), status: 200)
+            let scheduling = try await supervisor.start(
+                ChildSpec(
+                    name: "scheduling", arguments: [options.executable, "serve", "scheduling"], environment: environment,
+                    logFile: "\(logs)/scheduling.log", readyURL: schedulingBase.appendingPathComponent("ready"), readyStatus: 200
+                )
+            )
             say("scheduling ready on \(schedulingBase.absoluteString) (log \(scheduling.logFile))")
 
-            let gateway = try startGateway(upstreams: [.scheduling: schedulingBase], logs: logs, onExit: onExit)
-            children.append(gateway)
             let publicURL = "http://127.0.0.1:\(options.gatewayPort)"
-            try await waitUntil(gateway, answers: URL(string: "\(publicURL)/api/v1/me")!, status: 401)
+            try await supervisor.start(try gatewaySpec(upstreams: [.scheduling: schedulingBase], logs: logs, publicURL: publicURL))
             say("gateway ready on \(publicURL)")
             printBanner(publicURL: publicURL)
         } catch {
@@ -136,9 +128,28 @@ public struct PlatformRunner {
                 say("stopped")
                 return 0
             case .exited(let child):
+                guard supervisor.isCurrent(child) else { continue }
                 say("\(child.name) exited unexpectedly (status \(child.exitStatus)); its last log lines:\n\(child.lastLogLines())")
-                stopAll()
-                return 1
+                switch supervisor.plan(afterExitOf: child.name) {
+                case .restart(let seconds):
+                    say("restarting \(child.name) in \(seconds) s")
+                    Task {
+                        try? await Task.sleep(for: .seconds(seconds))
+                        continuation.yield(.restart(child.name))
+                    }
+                case .giveUp:
+                    say("\(child.name) keeps dying (\(supervisor.backoff.count) restarts in \(Int(supervisor.window)) s); giving up")
+                    stopAll()
+                    return 1
+                }
+            case .restart(let name):
+                do {
+                    try await supervisor.restart(name)
+                    say("\(name) restarted and ready")
+                } catch {
+                    // Its exit, if it died, arrives as an event and plans the next attempt.
+                    say("restarting \(name) failed: \(error)")
+                }
             }
         }
         return 0
@@ -182,10 +193,10 @@ public struct PlatformRunner {
         }
     }
 
-    func startGateway(upstreams: [ServiceName: URL], logs: String, onExit: @escaping @Sendable (ChildProcess) -> Void) throws -> ChildProcess {
+    /// Writes and checks the gateway's nginx configuration; returns how to run it.
+    func gatewaySpec(upstreams: [ServiceName: URL], logs: String, publicURL: String) throws -> ChildSpec {
         let prefix = "\(options.dataFolder)/nginx"
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: "\(prefix)/tmp", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(prefix)/tmp", withIntermediateDirectories: true)
         let workerUser: String? = Shell.isRoot ? "www-data" : nil
         if let workerUser { try Shell.run(["chown", "-R", workerUser, "\(prefix)/tmp"]) }
         let config = GatewayConfig(port: options.gatewayPort, upstreams: upstreams, prefix: prefix, workerUser: workerUser)
@@ -193,29 +204,14 @@ public struct PlatformRunner {
         try config.render().write(toFile: configFile, atomically: true, encoding: .utf8)
         let nginx = try Shell.resolve("nginx")
         try Shell.run([nginx, "-t", "-q", "-p", prefix, "-e", "\(prefix)/error.log", "-c", configFile])
-        return try ChildProcess(
+        return ChildSpec(
             name: "gateway (nginx)",
             arguments: [nginx, "-p", prefix, "-e", "\(prefix)/error.log", "-c", configFile],
             environment: options.environment,
             logFile: "\(logs)/gateway.log",
-            onExit: onExit
+            readyURL: URL(string: "\(publicURL)/api/v1/me")!,
+            readyStatus: 401
         )
-    }
-
-    /// Polls `url` until it answers `status`; fails with the child's last log lines if the child
-    /// dies or 60 s pass.
-    func waitUntil(_ child: ChildProcess, answers url: URL, status: Int) async throws {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            guard child.isRunning else {
-                throw StartupFailure(description: "\(child.name) exited (status \(child.exitStatus)) while starting:\n\(child.lastLogLines())")
-            }
-            if let answer = try? await URLSession.shared.data(from: url), (answer.1 as? HTTPURLResponse)?.statusCode == status {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        throw StartupFailure(description: "\(child.name) did not answer \(url.absoluteString) within 60 s:\n\(child.lastLogLines())")
     }
 
     func printBanner(publicURL: String) {

@@ -22,6 +22,8 @@ public struct SchedulingConfig: Sendable {
     /// it is taken for theft and ends the whole login family.
     public var refreshReuseGrace: TimeInterval = 10
     public var loginThrottle: LoginThrottle.Policy = .init()
+    /// Per-route request metrics (`CLOUDCLASS_REQUEST_METRICS=off` drops them; /metrics stays).
+    public var requestMetrics = true
 
     public init(
         host: String = "127.0.0.1",
@@ -59,6 +61,7 @@ public struct SchedulingConfig: Sendable {
             signingKeyPEM: key,
             serviceToken: serviceToken
         )
+        config.requestMetrics = env.string("CLOUDCLASS_REQUEST_METRICS") != "off"
         config.bcryptCost = try env.int("CLOUDCLASS_BCRYPT_COST", default: 12, in: 4...31)
         config.bcryptWorkers = try env.int("CLOUDCLASS_BCRYPT_WORKERS", default: config.bcryptWorkers, in: 1...256)
         config.bcryptQueueLimit = try env.int("CLOUDCLASS_BCRYPT_QUEUE", default: 8 * config.bcryptWorkers, in: 0...100_000)

@@ -36,7 +36,7 @@ public struct SchedulingService: Sendable {
     public func routes() -> RouteTable<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
-        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        if config.requestMetrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: ServiceTokenMiddleware(serviceToken: config.serviceToken))
         router.add(middleware: AuthMiddleware(verifier: verifier))

@@ -1,0 +1,95 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// How to start one of `up`'s processes and tell that it is ready.
+struct ChildSpec: Sendable {
+    var name: String
+    var arguments: [String]
+    var environment: [String: String]
+    var logFile: String
+    /// Polled after a start until it answers `readyStatus`.
+    var readyURL: URL
+    var readyStatus: Int
+}
+
+/// Keeps `up`'s processes running: starts them in order, and when one dies unexpectedly plans
+/// its restart with a growing delay, giving up when it keeps dying.
+final class Supervisor {
+    enum Plan: Equatable {
+        case restart(afterSeconds: Int)
+        case giveUp
+    }
+
+    /// Restart delays in seconds; a process that needs more restarts than this within
+    /// `window` seconds is given up on.
+    let backoff = [1, 2, 4, 8, 16]
+    let window: TimeInterval = 300
+    let onExit: @Sendable (ChildProcess) -> Void
+    private(set) var order: [String] = []
+    private var specs: [String: ChildSpec] = [:]
+    private var running: [String: ChildProcess] = [:]
+    private var restarts: [String: [Date]] = [:]
+
+    init(onExit: @escaping @Sendable (ChildProcess) -> Void) {
+        self.onExit = onExit
+    }
+
+    /// Starts `spec`'s process and waits until it is ready.
+    @discardableResult
+    func start(_ spec: ChildSpec) async throws -> ChildProcess {
+        if specs[spec.name] == nil { order.append(spec.name) }
+        specs[spec.name] = spec
+        let child = try ChildProcess(
+            name: spec.name, arguments: spec.arguments, environment: spec.environment, logFile: spec.logFile, onExit: onExit
+        )
+        running[spec.name] = child
+        try await Self.waitUntilReady(child, spec: spec)
+        return child
+    }
+
+    func restart(_ name: String) async throws {
+        guard let spec = specs[name] else { return }
+        try await start(spec)
+    }
+
+    /// Whether `child` is the live instance of its process (not one already replaced or stopped).
+    func isCurrent(_ child: ChildProcess) -> Bool {
+        running[child.name] === child
+    }
+
+    func plan(afterExitOf name: String, now: Date = Date()) -> Plan {
+        let recent = (restarts[name] ?? []).filter { now.timeIntervalSince($0) < window }
+        guard recent.count < backoff.count else { return .giveUp }
+        restarts[name] = recent + [now]
+        return .restart(afterSeconds: backoff[recent.count])
+    }
+
+    /// Stops every process, the last started first.
+    func stopAll(say: (String) -> Void) {
+        for name in order.reversed() {
+            guard let child = running.removeValue(forKey: name), child.isRunning else { continue }
+            say("stopping \(name)")
+            child.stop()
+        }
+    }
+
+    static func waitUntilReady(_ child: ChildProcess, spec: ChildSpec) async throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            guard child.isRunning else {
+                throw PlatformRunner.StartupFailure(description: "\(child.name) exited (status \(child.exitStatus)) while starting:\n\(child.lastLogLines())")
+            }
+            if let answer = try? await URLSession.shared.data(from: spec.readyURL),
+                (answer.1 as? HTTPURLResponse)?.statusCode == spec.readyStatus
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        child.stop()
+        throw PlatformRunner.StartupFailure(description: "\(child.name) did not answer \(spec.readyURL.absoluteString) within 60 s:\n\(child.lastLogLines())")
+    }
+}
