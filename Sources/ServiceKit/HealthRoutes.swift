@@ -24,7 +24,7 @@ public struct HealthRoutes<Context: ServiceRequestContext>: Sendable {
         routes.get("/ready") { _, context in
             do {
                 try await withThrowingTimeout(seconds: 2) {
-                    try await database.query("SELECT 1", logger: context.logger)
+                    try await database.query("SELECT 1", idempotent: false, logger: context.logger)
                 }
             } catch {
                 context.logger.warning("database not reachable", metadata: ["error": "\(error)"])

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Store
 
 /// Turns every error a handler throws into problem+json: our own `Problem`s as they are,
 /// Hummingbird's and NIO's HTTP errors (404, 413, …) with their status, and anything else into a
@@ -12,6 +13,10 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
+        } catch where error.isTransientDatabaseFailure {
+            context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            return try Problem.retryLater(.serviceUnavailable, after: 2, detail: "The database is briefly unavailable; try again in a moment.")
+                .response(from: request, context: context)
         } catch let error as HTTPResponseError {
             return try Self.problem(for: error, request: request).response(from: request, context: context)
         } catch {

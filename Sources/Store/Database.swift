@@ -5,12 +5,23 @@ import Synchronization
 /// A service's PostgreSQL pool, counting what PostgresClient does not expose: connections in use
 /// and requests waiting for one (for `/metrics`). Every query goes through it.
 public final class Database: Sendable {
+    /// How long idempotent work keeps retrying while the database is out of reach (a restart or
+    /// a Patroni failover takes a few seconds).
+    public struct RetryPolicy: Sendable {
+        public var budget: Duration = .seconds(15)
+        public var firstDelay: Duration = .milliseconds(50)
+        public var maximumDelay: Duration = .seconds(1)
+        public init() {}
+    }
+
     public let client: PostgresClient
+    public let retryPolicy: RetryPolicy
     private let inUse = Atomic<Int>(0)
     private let waiting = Atomic<Int>(0)
 
-    public init(client: PostgresClient) {
+    public init(client: PostgresClient, retryPolicy: RetryPolicy = RetryPolicy()) {
         self.client = client
+        self.retryPolicy = retryPolicy
     }
 
     public convenience init(settings: DatabaseSettings, logger: Logger) {
@@ -34,8 +45,30 @@ public final class Database: Sendable {
         }
     }
 
+    /// Runs `work`, and again after a transient failure, until the retry budget is spent.
+    /// Only for work that may safely happen twice: reads, and writes whose repetition is harmless.
+    public func retrying<T>(logger: Logger, _ work: () async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + retryPolicy.budget
+        var delay = retryPolicy.firstDelay
+        while true {
+            do {
+                return try await work()
+            } catch where error.isTransientDatabaseFailure && ContinuousClock.now + delay < deadline {
+                logger.warning("database unavailable; retrying", metadata: ["error": "\(String(reflecting: error))", "delay": "\(delay)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, retryPolicy.maximumDelay)
+            }
+        }
+    }
+
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
-    public func withTransaction<T>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// With `idempotent`, a transient failure runs the whole transaction again.
+    public func withTransaction<T>(logger: Logger, idempotent: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        guard idempotent else { return try await transaction(logger: logger, body) }
+        return try await retrying(logger: logger) { try await transaction(logger: logger, body) }
+    }
+
+    private func transaction<T>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
             try await connection.query("BEGIN", logger: logger)
             do {
@@ -43,15 +76,21 @@ public final class Database: Sendable {
                 try await connection.query("COMMIT", logger: logger)
                 return result
             } catch {
-                try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw error
             }
         }
     }
 
-    /// Runs one statement and returns all its rows.
+    /// Runs one statement and returns all its rows. Reads (and writes that may happen twice)
+    /// pass `idempotent: true` and ride out a database restart.
     @discardableResult
-    public func query(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+    public func query(_ query: PostgresQuery, idempotent: Bool, logger: Logger) async throws -> [PostgresRow] {
+        guard idempotent else { return try await run(query, logger: logger) }
+        return try await retrying(logger: logger) { try await run(query, logger: logger) }
+    }
+
+    private func run(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         try await withConnection { connection in
             try await connection.query(query, logger: logger).collect()
         }

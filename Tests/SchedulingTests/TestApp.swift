@@ -22,8 +22,11 @@ struct TestApp {
     let service: SchedulingService
     let database: DatabaseSettings
 
-    static func make(_ configure: (inout SchedulingConfig) -> Void = { _ in }) async throws -> TestApp {
-        let database = try await TestPostgres.shared.freshDatabase()
+    static func make(
+        on postgres: TestPostgres = .shared,
+        _ configure: (inout SchedulingConfig) -> Void = { _ in }
+    ) async throws -> TestApp {
+        let database = try await postgres.freshDatabase()
         var config = SchedulingConfig(port: 0, signingKeyPEM: signingKeyPEM, serviceToken: serviceToken, bcryptCost: 4, bcryptWorkers: 2, bcryptQueueLimit: 64)
         configure(&config)
         // The service connects as its own role, as in production; test set-up uses the superuser.

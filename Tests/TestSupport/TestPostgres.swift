@@ -8,7 +8,11 @@ import Store
 /// template; every test gets a fresh database copied from it, so tests run in parallel without
 /// seeing each other's rows. A watchdog stops the cluster when the test process is gone.
 public actor TestPostgres {
+    /// The cluster most tests share.
     public static let shared = TestPostgres()
+
+    /// A cluster of its own, for tests that restart it.
+    public init() {}
     static let template = "cloudclass_template"
     static let services = ["scheduling"]
 
@@ -20,7 +24,7 @@ public actor TestPostgres {
         return copy
     }
 
-    private var started: Task<DatabaseSettings, any Error>?
+    private var started: Task<(DatabaseSettings, LocalPostgres), any Error>?
     private var counter = 0
     let logger = Logger(label: "test.postgres")
 
@@ -59,19 +63,34 @@ public actor TestPostgres {
 
     /// The cluster's superuser settings (database `postgres`).
     public func server() async throws -> DatabaseSettings {
+        try await cluster().0
+    }
+
+    func cluster() async throws -> (DatabaseSettings, LocalPostgres) {
         if let started { return try await started.value }
         let task = Task { try await Self.start(logger: logger) }
         started = task
         return try await task.value
     }
 
-    static func start(logger: Logger) async throws -> DatabaseSettings {
+    /// Stops the server (fast: connections are cut, as in a crash or failover), keeps it down
+    /// for `downFor`, and starts it again.
+    public func restart(downFor: Duration) async throws {
+        let cluster = try await cluster().1
+        try cluster.stop()
+        try await Task.sleep(for: downFor)
+        try cluster.start(extraOptions: Self.serverOptions)
+    }
+
+    static let serverOptions = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+
+    static func start(logger: Logger) async throws -> (DatabaseSettings, LocalPostgres) {
         let folder = "/tmp/cc-test-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let cluster = try LocalPostgres(dataFolder: folder)
         try cluster.create(superuserPassword: nil)
         try startWatchdog(cluster: cluster, folder: folder)
-        try cluster.start(extraOptions: "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        try cluster.start(extraOptions: serverOptions)
         let server = cluster.settings(password: nil, database: "postgres")
         try await server.withClient(logger: logger) { client in
             try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(template)"), logger: logger)
@@ -84,7 +103,7 @@ public actor TestPostgres {
                 try await ServiceRole(service: service).enableLogin(password: "test", on: client, logger: logger)
             }
         }
-        return server
+        return (server, cluster)
     }
 
     /// Swift Testing has no after-all hook: a detached shell waits for this process to end, then

@@ -53,7 +53,7 @@ struct AuthStore: Sendable {
 
     private func accounts(_ query: PostgresQuery, logger: Logger) async throws -> [Account] {
         var found: [Account] = []
-        for row in try await database.query(query, logger: logger) {
+        for row in try await database.query(query, idempotent: true, logger: logger) {
             let (id, username, displayName, role, schoolID, hash, active) = try row.decode((UUID, String, String, String, UUID?, String?, Bool).self)
             found.append(
                 Account(
@@ -70,7 +70,8 @@ struct AuthStore: Sendable {
         let token = TokenIssuer.newRefreshToken()
         let familyID = UUID()
         let expiresAt = Date().addingTimeInterval(refreshTokenLifetime)
-        try await database.withTransaction(logger: logger) { connection in
+        // Fresh ids each time: a retry after an unclear commit leaves at worst an unused family.
+        try await database.withTransaction(logger: logger, idempotent: true) { connection in
             try await connection.query(
                 "INSERT INTO scheduling.login_families (id, user_id) VALUES (\(familyID), \(userID))",
                 logger: logger
@@ -89,7 +90,9 @@ struct AuthStore: Sendable {
         let hash = TokenIssuer.hash(refreshToken: token)
         let next = TokenIssuer.newRefreshToken()
         let expiresAt = Date().addingTimeInterval(refreshTokenLifetime)
-        let winner: Account? = try await database.withTransaction(logger: logger) { connection in
+        // A retry after an unclear commit finds the token spent and answers "just used": the
+        // caller signs in again rather than two pairs ever existing.
+        let winner: Account? = try await database.withTransaction(logger: logger, idempotent: true) { connection in
             let rows = try await connection.query(
                 """
                 UPDATE scheduling.refresh_tokens t SET spent_at = now()
@@ -131,6 +134,7 @@ struct AuthStore: Sendable {
             JOIN scheduling.users u ON u.id = f.user_id
             WHERE t.token_hash = \(hash)
             """,
+            idempotent: true,
             logger: logger
         )
         for row in rows {
@@ -151,6 +155,7 @@ struct AuthStore: Sendable {
     func revokeFamily(_ familyID: UUID, reason: String, logger: Logger) async throws {
         try await database.query(
             "UPDATE scheduling.login_families SET revoked_at = now(), revoked_reason = \(reason) WHERE id = \(familyID) AND revoked_at IS NULL",
+            idempotent: true,
             logger: logger
         )
     }
@@ -163,6 +168,7 @@ struct AuthStore: Sendable {
             WHERE id = (SELECT family_id FROM scheduling.refresh_tokens WHERE token_hash = \(TokenIssuer.hash(refreshToken: token)))
               AND revoked_at IS NULL
             """,
+            idempotent: true,
             logger: logger
         )
     }

@@ -43,7 +43,7 @@ struct DirectoryController: Sendable {
     @Sendable func regions(_ request: Request, context: AppRequestContext) async throws -> Page<Region> {
         _ = try context.requireIdentity()
         var items: [Region] = []
-        let rows = try await database.query("SELECT code, name, name_zh FROM scheduling.regions ORDER BY code", logger: context.logger)
+        let rows = try await database.query("SELECT code, name, name_zh FROM scheduling.regions ORDER BY code", idempotent: true, logger: context.logger)
         for row in rows {
             let (code, name, nameZh) = try row.decode((String, String, String).self)
             items.append(Region(code: code, name: name, name_zh: nameZh))
@@ -70,6 +70,7 @@ struct DirectoryController: Sendable {
         do {
             try await database.query(
                 "INSERT INTO scheduling.schools (id, name, code, region, created_at) VALUES (\(UUID(uuidString: school.id)!), \(name), \(code), \(school.region), \(school.created_at))",
+                idempotent: false,
                 logger: context.logger
             )
         } catch where error.isUniqueViolation {
@@ -93,6 +94,7 @@ struct DirectoryController: Sendable {
             WHERE code > \(after) AND (\(region)::text IS NULL OR region = \(region))
             ORDER BY code LIMIT \(limit + 1)
             """,
+            idempotent: true,
             logger: context.logger
         )
         for row in rows {
@@ -109,6 +111,7 @@ struct DirectoryController: Sendable {
         let id = try context.parameters.uuid("id")
         let rows = try await database.query(
             "SELECT id, name, code, region, created_at FROM scheduling.schools WHERE id = \(id)",
+            idempotent: true,
             logger: context.logger
         )
         for row in rows {
