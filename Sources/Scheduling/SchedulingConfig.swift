@@ -22,6 +22,11 @@ public struct SchedulingConfig: Sendable {
     /// it is taken for theft and ends the whole login family.
     public var refreshReuseGrace: TimeInterval = 10
     public var loginThrottle: LoginThrottle.Policy = .init()
+    /// Failed sign-ins per client address: a whole school may sit behind one NAT address, so the
+    /// budget is a school's, and it refills steadily.
+    public var addressThrottle: LoginThrottle.Policy = .perAddress
+    /// Peers whose `X-Forwarded-For` is believed: the gateway (`CLOUDCLASS_TRUSTED_PROXIES`).
+    public var trustedProxies: Set<String> = ["127.0.0.1", "::1"]
     /// Per-route request metrics (`CLOUDCLASS_REQUEST_METRICS=off` drops them; /metrics stays).
     public var requestMetrics = true
 
@@ -62,6 +67,9 @@ public struct SchedulingConfig: Sendable {
             serviceToken: serviceToken
         )
         config.requestMetrics = env.string("CLOUDCLASS_REQUEST_METRICS") != "off"
+        if let proxies = env.string("CLOUDCLASS_TRUSTED_PROXIES") {
+            config.trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
         config.bcryptCost = try env.int("CLOUDCLASS_BCRYPT_COST", default: 12, in: 4...31)
         config.bcryptWorkers = try env.int("CLOUDCLASS_BCRYPT_WORKERS", default: config.bcryptWorkers, in: 1...256)
         config.bcryptQueueLimit = try env.int("CLOUDCLASS_BCRYPT_QUEUE", default: 8 * config.bcryptWorkers, in: 0...100_000)

@@ -12,6 +12,7 @@ public struct SchedulingService: Sendable {
     public let metrics: ServiceMetrics
     public let hasher: PasswordHasher
     public let throttle: LoginThrottle
+    public let addressThrottle: LoginThrottle
     let issuer: TokenIssuer
     let verifier: AccessTokenVerifier
 
@@ -26,6 +27,7 @@ public struct SchedulingService: Sendable {
             gauges: [("cloudclass_bcrypt_queue_depth", "Password checks running or waiting", { Double(hasher.queueDepth) })]
         )
         self.throttle = LoginThrottle(policy: config.loginThrottle)
+        self.addressThrottle = LoginThrottle(policy: config.addressThrottle)
         self.issuer = try await TokenIssuer(privateKeyPEM: config.signingKeyPEM, accessTokenLifetime: config.accessTokenLifetime)
         self.verifier = try await AccessTokenVerifier(publicKeyPEM: issuer.publicKeyPEM)
     }
@@ -49,6 +51,8 @@ public struct SchedulingService: Sendable {
             store: authStore,
             hasher: hasher,
             throttle: throttle,
+            addressThrottle: addressThrottle,
+            addresses: ClientAddressResolver(trustedProxies: config.trustedProxies),
             issuer: issuer
         ).register(on: routes)
         DirectoryController(database: database).register(on: routes)

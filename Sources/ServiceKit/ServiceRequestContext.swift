@@ -6,6 +6,8 @@ public protocol ServiceRequestContext: RequestContext {
     var requestID: String { get set }
     /// True when the caller proved it is a CloudClass service (internal routes only).
     var isServiceCaller: Bool { get set }
+    /// The address of the TCP peer (the gateway, for public traffic), if known.
+    var peerAddress: String? { get }
 }
 
 /// The request context of the CloudClass services.
@@ -14,12 +16,14 @@ public struct AppRequestContext: ServiceRequestContext {
     public var identity: Identity?
     public var requestID: String
     public var isServiceCaller: Bool
+    public let peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
         self.requestID = ""
         self.isServiceCaller = false
+        self.peerAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Ordinary JSON bodies are small; routes that take bulk uploads read their body themselves

@@ -52,4 +52,26 @@ import Testing
         for _ in 0..<6 { throttle.recordFailure("random-19999") }
         #expect(throttle.waitBeforeAttempt("random-19999") != nil)
     }
+
+    @Test func aSchoolBehindOneAddressHasRoomAndTheBudgetRefills() {
+        let clock = Clock()
+        let throttle = LoginThrottle(policy: .perAddress) { clock.now.withLock { $0 } }
+        // A burst of 300 mistyped passwords at 08:00 from one school: nobody waits.
+        for _ in 0..<300 { throttle.recordFailure("203.0.113.7") }
+        #expect(throttle.waitBeforeAttempt("203.0.113.7") == nil)
+        // A scripted guesser from the same address runs into the delay…
+        for _ in 0..<5 { throttle.recordFailure("203.0.113.7") }
+        #expect(throttle.waitBeforeAttempt("203.0.113.7") != nil)
+        // …which drains at one failure a second: a minute later there is room again.
+        clock.advance(60)
+        #expect(throttle.waitBeforeAttempt("203.0.113.7") == nil)
+        throttle.recordFailure("203.0.113.7")
+        #expect(throttle.waitBeforeAttempt("203.0.113.7") == nil)
+        // A steady failure a second, all day, never waits.
+        for _ in 0..<3600 {
+            clock.advance(1)
+            throttle.recordFailure("203.0.113.7")
+        }
+        #expect(throttle.waitBeforeAttempt("203.0.113.7") == nil)
+    }
 }

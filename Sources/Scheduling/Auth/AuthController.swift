@@ -8,6 +8,8 @@ struct AuthController: Sendable {
     let store: AuthStore
     let hasher: PasswordHasher
     let throttle: LoginThrottle
+    let addressThrottle: LoginThrottle
+    let addresses: ClientAddressResolver
     let issuer: TokenIssuer
 
     struct LoginRequest: Decodable {
@@ -56,13 +58,18 @@ struct AuthController: Sendable {
         if body.password.isEmpty || body.password.utf8.count > 256 { errors.append(.init(field: "password", message: "must be 1 to 256 bytes")) }
         guard errors.isEmpty else { throw Problem.invalid(errors) }
 
+        let address = addresses.address(of: request, peer: context.peerAddress)
+        if let wait = addressThrottle.waitBeforeAttempt(address) {
+            throw Problem.retryLater(.tooManyRequests, after: wait, detail: "Too many failed sign-ins from your network; wait before trying again.")
+        }
         if let wait = throttle.waitBeforeAttempt(username) {
             throw Problem.retryLater(.tooManyRequests, after: wait, detail: "Too many failed sign-ins for this username; wait before trying again.")
         }
         let account = try await store.account(username: username, logger: context.logger)
         guard try await hasher.verify(body.password, against: account?.passwordHash), let account else {
             throttle.recordFailure(username)
-            context.logger.info("login failed", metadata: ["username": "\(username)"])
+            addressThrottle.recordFailure(address)
+            context.logger.info("login failed", metadata: ["username": "\(username)", "client": "\(address)"])
             throw Problem.unauthorized("Wrong username or password.")
         }
         guard account.active else {

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// Slows down password guessing per username with growing delays rather than a hard lock, so
+/// Slows down password guessing per username (or per client address) with growing delays rather than a hard lock, so
 /// nobody can lock a teacher out at 07:59 by typing their name with wrong passwords: after a few
 /// free failures each further failure makes the next attempt wait longer (doubling, capped), and
 /// attempts made while waiting are refused without counting. Memory stays bounded whatever
@@ -15,11 +15,23 @@ public final class LoginThrottle: Sendable {
         /// A username with no failure for this long starts afresh.
         public var forgetAfter: Double = 15 * 60
         public var maximumEntries = 100_000
+        /// Failures forgiven per second as time passes (a leaky bucket); 0 = only `forgetAfter`.
+        public var forgivenPerSecond: Double = 0
         public init() {}
+
+        /// Per client address: a school of thousands behind one NAT address may fail 300
+        /// sign-ins in a burst and one a second for ever before any of them waits.
+        public static var perAddress: Policy {
+            var policy = Policy()
+            policy.freeFailures = 300
+            policy.forgivenPerSecond = 1
+            policy.maximumDelay = 30
+            return policy
+        }
     }
 
     struct Entry {
-        var failures: Int
+        var failures: Double
         var lastFailure: Double
         var blockedUntil: Double
     }
@@ -47,11 +59,11 @@ public final class LoginThrottle: Sendable {
         entries.withLock { entries in
             var entry = entries[username] ?? Entry(failures: 0, lastFailure: now, blockedUntil: 0)
             if now - entry.lastFailure > policy.forgetAfter { entry.failures = 0 }
-            entry.failures += 1
+            entry.failures = max(0, entry.failures - (now - entry.lastFailure) * policy.forgivenPerSecond) + 1
             entry.lastFailure = now
-            let excess = entry.failures - policy.freeFailures
+            let excess = entry.failures - Double(policy.freeFailures)
             if excess > 0 {
-                let delay = min(policy.maximumDelay, policy.firstDelay * pow(2, Double(min(excess - 1, 30))))
+                let delay = min(policy.maximumDelay, policy.firstDelay * pow(2, min(excess.rounded(.up) - 1, 30)))
                 entry.blockedUntil = now + delay
             }
             entries[username] = entry
