@@ -34,7 +34,9 @@ public struct Secrets: Sendable {
 
     private func writeOnce(_ path: String, _ make: () -> String) throws {
         guard !FileManager.default.fileExists(atPath: path) else { return }
-        FileManager.default.createFile(atPath: path, contents: Data(make().utf8), attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: path, contents: Data(make().utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
     }
 
     static func randomToken() -> String {

@@ -23,7 +23,7 @@ public struct HealthRoutes<Context: ServiceRequestContext>: Sendable {
         }
         routes.get("/ready") { _, context in
             do {
-                try await withThrowingTimeout(seconds: 2) {
+                _ = try await withThrowingTimeout(seconds: 2) {
                     try await database.query("SELECT 1", idempotent: false, logger: context.logger)
                 }
             } catch {

@@ -4,6 +4,7 @@ import PostgresNIO
 extension DatabaseSettings {
     /// Runs `body` with a client that is running for exactly that long (for commands and tests;
     /// services run their client as a lifecycle service instead).
+    @discardableResult
     public func withClient<T: Sendable>(logger: Logger, _ body: (PostgresClient) async throws -> T) async throws -> T {
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let running = Task { await client.run() }

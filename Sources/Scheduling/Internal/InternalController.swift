@@ -26,26 +26,3 @@ struct InternalController: Sendable {
         )
     }
 }
-
-/// An internal-protocol message as a response body.
-struct InternalMessage<Message: Encodable & Sendable>: ResponseGenerator {
-    let message: Message
-    init(_ message: Message) { self.message = message }
-
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder.internalProtocolEncoder.encode(message)
-        return Response(
-            status: .ok,
-            headers: [.contentType: "application/json", .contentLength: String(data.count)],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
-    }
-}
-
-extension JSONEncoder {
-    static var internalProtocolEncoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
-}
