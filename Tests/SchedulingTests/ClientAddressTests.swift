@@ -8,8 +8,12 @@ import Testing
 /// only when the gateway (a trusted proxy) sent it.
 @Suite struct ClientAddressTests {
     static func smallAddressBudget(_ config: inout SchedulingConfig) {
+        // Three free failures, then a long wait, so a slow test machine cannot outlast it.
         var policy = LoginThrottle.Policy.perAddress
         policy.freeFailures = 3
+        policy.firstDelay = 60
+        policy.maximumDelay = 60
+        policy.forgivenPerSecond = 0.001
         config.addressThrottle = policy
     }
 

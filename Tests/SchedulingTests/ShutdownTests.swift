@@ -12,9 +12,9 @@ import FoundationNetworking
 
 @Suite struct ShutdownTests {
     @Test func gracefulShutdownFinishesARequestInFlight() async throws {
-        // bcrypt cost 13 makes a login take a few hundred milliseconds: long enough to shut down
+        // bcrypt cost 14 makes a login take most of a second: long enough to shut down
         // while it runs.
-        let app = try await TestApp.make { $0.bcryptCost = 13 }
+        let app = try await TestApp.make { $0.bcryptCost = 14 }
         try await app.addUser("late.pupil")
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = app.service.application(logger: Logger(label: "test.shutdown")) { channel in
@@ -30,7 +30,7 @@ import FoundationNetworking
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(#"{"username":"late.pupil","password":"\#(TestApp.password)"}"#.utf8)
         let login = Task { try await URLSession.shared.data(for: request) }
-        try await Task.sleep(for: .milliseconds(150))
+        try await Task.sleep(for: .milliseconds(300))
         await group.triggerGracefulShutdown()
 
         let (body, response) = try await login.value
