@@ -45,7 +45,6 @@ public final class ChildProcess: Sendable {
 
     /// The last lines it wrote, for reporting why it died.
     public func lastLogLines(_ count: Int = 20) -> String {
-        guard let text = try? String(contentsOfFile: logFile, encoding: .utf8) else { return "(no log)" }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(count).joined(separator: "\n")
+        PlatformRunner.tail(of: logFile, lines: count)
     }
 }

@@ -88,8 +88,7 @@ public struct LocalPostgres: Sendable {
         do {
             try Shell.runAsPostgres(command, newSession: true)
         } catch let failure as Shell.Failure {
-            let log = (try? String(contentsOfFile: logFile, encoding: .utf8)).map { $0.split(separator: "\n").suffix(10).joined(separator: "\n") } ?? ""
-            throw Shell.Failure(command: failure.command, status: failure.status, output: failure.output + "\n" + log)
+            throw Shell.Failure(command: failure.command, status: failure.status, output: failure.output + "\n" + PlatformRunner.tail(of: logFile, lines: 10))
         }
     }
 

@@ -36,6 +36,8 @@ public struct PlatformRunner {
         case signal(Int32)
         case exited(ChildProcess)
         case restart(String)
+        case databaseDown
+        case restartDatabase
     }
 
     struct StartupFailure: Error, CustomStringConvertible {
@@ -120,25 +122,47 @@ public struct PlatformRunner {
             return 1
         }
 
+        // PostgreSQL runs detached (pg_ctl), so it is watched by polling rather than by waitpid.
+        let databaseWatcher = postgres.map { cluster in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(2))
+                    if !Task.isCancelled, !cluster.isRunning { continuation.yield(.databaseDown) }
+                }
+            }
+        }
+        defer { databaseWatcher?.cancel() }
+        var databaseRestartPending = false
+
+        /// Plans `name`'s restart; false when it keeps dying and `up` must give up.
+        func scheduleRestart(of name: String, with event: Event) -> Bool {
+            switch supervisor.plan(afterExitOf: name) {
+            case .restart(let seconds):
+                say("restarting \(name) in \(seconds) s")
+                Task {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    continuation.yield(event)
+                }
+                return true
+            case .giveUp:
+                say("\(name) keeps dying (\(supervisor.backoff.count) restarts in \(Int(supervisor.window)) s); giving up")
+                return false
+            }
+        }
+
         for await event in events {
             switch event {
             case .signal(let number):
                 say("received signal \(number); stopping")
+                databaseWatcher?.cancel()
                 stopAll()
                 say("stopped")
                 return 0
             case .exited(let child):
                 guard supervisor.isCurrent(child) else { continue }
                 say("\(child.name) exited unexpectedly (status \(child.exitStatus)); its last log lines:\n\(child.lastLogLines())")
-                switch supervisor.plan(afterExitOf: child.name) {
-                case .restart(let seconds):
-                    say("restarting \(child.name) in \(seconds) s")
-                    Task {
-                        try? await Task.sleep(for: .seconds(seconds))
-                        continuation.yield(.restart(child.name))
-                    }
-                case .giveUp:
-                    say("\(child.name) keeps dying (\(supervisor.backoff.count) restarts in \(Int(supervisor.window)) s); giving up")
+                guard scheduleRestart(of: child.name, with: .restart(child.name)) else {
+                    databaseWatcher?.cancel()
                     stopAll()
                     return 1
                 }
@@ -149,6 +173,24 @@ public struct PlatformRunner {
                 } catch {
                     // Its exit, if it died, arrives as an event and plans the next attempt.
                     say("restarting \(name) failed: \(error)")
+                }
+            case .databaseDown:
+                guard let postgres, !databaseRestartPending else { continue }
+                databaseRestartPending = true
+                say("PostgreSQL is not running; the end of its log:\n\(Self.tail(of: postgres.logFile))")
+                guard scheduleRestart(of: "PostgreSQL", with: .restartDatabase) else {
+                    databaseWatcher?.cancel()
+                    stopAll()
+                    return 1
+                }
+            case .restartDatabase:
+                // If it is still down afterwards, the watcher says so and the next attempt is planned.
+                databaseRestartPending = false
+                do {
+                    try postgres?.start()
+                    say("PostgreSQL restarted")
+                } catch {
+                    say("restarting PostgreSQL failed: \(error)")
                 }
             }
         }
@@ -227,6 +269,11 @@ public struct PlatformRunner {
         lines.append("  logs: \(options.dataFolder)/logs; Ctrl-C stops everything")
         lines.append("")
         say(lines.joined(separator: "\n"))
+    }
+
+    static func tail(of file: String, lines: Int = 20) -> String {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return "(no log)" }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
     static func watchSignals(_ continuation: AsyncStream<Event>.Continuation) -> [any DispatchSourceSignal] {
