@@ -56,6 +56,7 @@ public struct SchedulingService: Sendable {
             issuer: issuer
         ).register(on: routes)
         DirectoryController(database: database).register(on: routes)
+        ClassesController(database: database).register(on: routes)
         return routes
     }
 

@@ -131,6 +131,8 @@ public struct Migrator: Sendable {
                 let script = "DO \(Self.bodyMarker) BEGIN EXECUTE $cloudclass_sql$\(migration.sql)$cloudclass_sql$; END \(Self.bodyMarker)"
                 guard !migration.sql.contains("$cloudclass_sql$") else { throw MigrationError.reservedMarker(migration.name) }
                 try await connection.query(PostgresQuery(unsafeSQL: script), logger: logger)
+                // A service's migration runs as its role (SET LOCAL ROLE); the record is ours.
+                try await connection.query("RESET ROLE", logger: logger)
                 try await connection.query(
                     "INSERT INTO public.schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(migration.checksum))",
                     logger: logger

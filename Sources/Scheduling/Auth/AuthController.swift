@@ -41,6 +41,15 @@ struct AuthController: Sendable {
         var display_name: String
         var role: Role
         var school_id: String?
+        var class_id: String?
+    }
+
+    struct UserState: ResponseEncodable {
+        var id: String
+        var username: String
+        var display_name: String
+        var role: Role
+        var active: Bool
     }
 
     func register(on routes: RouteTable<AppRequestContext>) {
@@ -48,6 +57,7 @@ struct AuthController: Sendable {
         routes.post("/api/v1/auth/refresh", use: refresh)
         routes.post("/api/v1/auth/logout", use: logout)
         routes.get("/api/v1/me", use: me)
+        routes.post("/api/v1/users/:id/deactivate", use: deactivate)
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> TokenPair {
@@ -116,8 +126,22 @@ struct AuthController: Sendable {
         }
         return Me(
             id: account.id.lowercased, username: account.username, display_name: account.displayName, role: account.role,
-            school_id: account.schoolID?.lowercased
+            school_id: account.schoolID?.lowercased, class_id: account.classID?.lowercased
         )
+    }
+
+    /// The user can no longer sign in and their sign-ins end; their records stay.
+    @Sendable func deactivate(_ request: Request, context: AppRequestContext) async throws -> UserState {
+        let admin = try context.requireRole(.admin)
+        let id = try context.parameters.uuid("id")
+        guard id != admin.userID else {
+            throw Problem.conflict("You cannot deactivate your own account; ask another administrator.")
+        }
+        guard let account = try await store.deactivate(userID: id, logger: context.logger) else {
+            throw Problem.notFound("No user has id \(id.lowercased).")
+        }
+        context.logger.notice("user deactivated", metadata: ["target": "\(id.lowercased)"])
+        return UserState(id: account.id.lowercased, username: account.username, display_name: account.displayName, role: account.role, active: account.active)
     }
 
     private func pair(for account: Account, refreshToken: String) async throws -> TokenPair {

@@ -11,6 +11,7 @@ struct Account: Sendable {
     var displayName: String
     var role: Role
     var schoolID: UUID?
+    var classID: UUID?
     var passwordHash: String?
     var active: Bool
 }
@@ -39,14 +40,14 @@ struct AuthStore: Sendable {
 
     func account(username: String, logger: Logger) async throws -> Account? {
         try await accounts(
-            "SELECT id, username, display_name, role, school_id, password_hash, active FROM scheduling.users WHERE username = \(username)",
+            "SELECT id, username, display_name, role, school_id, class_id, password_hash, active FROM scheduling.users WHERE username = \(username)",
             logger: logger
         ).first
     }
 
     func account(id: UUID, logger: Logger) async throws -> Account? {
         try await accounts(
-            "SELECT id, username, display_name, role, school_id, password_hash, active FROM scheduling.users WHERE id = \(id)",
+            "SELECT id, username, display_name, role, school_id, class_id, password_hash, active FROM scheduling.users WHERE id = \(id)",
             logger: logger
         ).first
     }
@@ -54,11 +55,13 @@ struct AuthStore: Sendable {
     private func accounts(_ query: PostgresQuery, logger: Logger) async throws -> [Account] {
         var found: [Account] = []
         for row in try await database.query(query, idempotent: true, logger: logger) {
-            let (id, username, displayName, role, schoolID, hash, active) = try row.decode((UUID, String, String, String, UUID?, String?, Bool).self)
+            let (id, username, displayName, role, schoolID, classID, hash, active) = try row.decode(
+                (UUID, String, String, String, UUID?, UUID?, String?, Bool).self
+            )
             found.append(
                 Account(
                     id: id, username: username, displayName: displayName, role: Role(rawValue: role) ?? .student,
-                    schoolID: schoolID, passwordHash: hash, active: active
+                    schoolID: schoolID, classID: classID, passwordHash: hash, active: active
                 )
             )
         }
@@ -99,17 +102,19 @@ struct AuthStore: Sendable {
                 FROM scheduling.login_families f, scheduling.users u
                 WHERE t.token_hash = \(hash) AND t.spent_at IS NULL AND t.expires_at > now()
                   AND f.id = t.family_id AND f.revoked_at IS NULL AND u.id = f.user_id AND u.active
-                RETURNING f.id, u.id, u.username, u.display_name, u.role, u.school_id
+                RETURNING f.id, u.id, u.username, u.display_name, u.role, u.school_id, u.class_id
                 """,
                 logger: logger
             )
             var account: Account?
             var familyID: UUID?
-            for try await (family, id, username, displayName, role, schoolID) in rows.decode((UUID, UUID, String, String, String, UUID?).self) {
+            for try await (family, id, username, displayName, role, schoolID, classID) in rows.decode(
+                (UUID, UUID, String, String, String, UUID?, UUID?).self
+            ) {
                 familyID = family
                 account = Account(
                     id: id, username: username, displayName: displayName, role: Role(rawValue: role) ?? .student,
-                    schoolID: schoolID, passwordHash: nil, active: true
+                    schoolID: schoolID, classID: classID, passwordHash: nil, active: true
                 )
             }
             guard let familyID else { return nil }
@@ -158,6 +163,26 @@ struct AuthStore: Sendable {
             idempotent: true,
             logger: logger
         )
+    }
+
+    /// Deactivates a user and ends every sign-in of theirs; nil when there is no such user.
+    func deactivate(userID: UUID, logger: Logger) async throws -> Account? {
+        let found = try await database.withTransaction(logger: logger, idempotent: true) { connection in
+            let rows = try await connection.query(
+                "UPDATE scheduling.users SET active = false WHERE id = \(userID) RETURNING id",
+                logger: logger
+            ).collect()
+            guard !rows.isEmpty else { return false }
+            try await connection.query(
+                """
+                UPDATE scheduling.login_families SET revoked_at = now(), revoked_reason = 'deactivated'
+                WHERE user_id = \(userID) AND revoked_at IS NULL
+                """,
+                logger: logger
+            )
+            return true
+        }
+        return found ? try await account(id: userID, logger: logger) : nil
     }
 
     /// Ends the login family `token` belongs to. Unknown tokens are ignored: logout is idempotent.
