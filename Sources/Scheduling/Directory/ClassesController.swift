@@ -82,12 +82,10 @@ struct ClassesController: Sendable {
             idempotent: true,
             logger: context.logger
         )
-        var items = try rows.map { row in
+        let items = try rows.map { row in
             let (id, school, name, grade, createdAt) = try row.decode((UUID, UUID, String, Int16, Date).self)
             return SchoolClass(id: id.lowercased, school_id: school.lowercased, name: name, grade: Int(grade), created_at: createdAt)
         }
-        let more = items.count > limit
-        if more { items.removeLast() }
-        return .init(items: items, next_cursor: more ? items.last?.id : nil)
+        return .init(fetched: items, limit: limit, cursor: \.id)
     }
 }

@@ -31,6 +31,19 @@ struct DirectoryController: Sendable {
     struct Page<Item: Encodable & Sendable>: ResponseEncodable {
         var items: [Item]
         var next_cursor: String?
+
+        init(items: [Item], next_cursor: String?) {
+            self.items = items
+            self.next_cursor = next_cursor
+        }
+
+        /// A page from a query that asked for `limit + 1` rows: the extra row only says that
+        /// another page follows, which starts after the last item's `cursor`.
+        init(fetched: [Item], limit: Int, cursor: (Item) -> String) {
+            let more = fetched.count > limit
+            items = Array(fetched.prefix(limit))
+            next_cursor = more ? items.last.map(cursor) : nil
+        }
     }
 
     func register(on routes: RouteTable<AppRequestContext>) {
@@ -101,9 +114,7 @@ struct DirectoryController: Sendable {
             let (id, name, code, region, createdAt) = try row.decode((UUID, String, String, String, Date).self)
             items.append(School(id: id.lowercased, name: name, code: code, region: region, created_at: createdAt))
         }
-        let more = items.count > limit
-        if more { items.removeLast() }
-        return Page(items: items, next_cursor: more ? items.last?.code : nil)
+        return Page(fetched: items, limit: limit, cursor: \.code)
     }
 
     @Sendable func school(_ request: Request, context: AppRequestContext) async throws -> School {
