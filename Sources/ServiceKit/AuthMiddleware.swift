@@ -1,5 +1,8 @@
 import Hummingbird
 
+/// Where the internal protocol's routes live; only the service token opens them.
+public let internalPathPrefix = "/internal/"
+
 /// Reads `Authorization: Bearer …` when present and sets the context's identity. A request
 /// without a token passes on unauthenticated (routes decide whether that is enough); a request
 /// with a bad token is refused at once, so a client learns its token is dead.
@@ -12,7 +15,7 @@ public struct AuthMiddleware<Context: ServiceRequestContext>: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Internal routes carry the service token, checked by ServiceTokenMiddleware.
-        guard let header = request.headers[.authorization], !request.uri.path.hasPrefix("/internal/") else {
+        guard let header = request.headers[.authorization], !request.uri.path.hasPrefix(internalPathPrefix) else {
             return try await next(request, context)
         }
         guard let token = Self.bearerToken(header) else {

@@ -6,7 +6,6 @@ import Hummingbird
 /// A user's access token never equals it, so user tokens are refused there. Every other path
 /// passes on untouched (the access-token middleware handles those).
 public struct ServiceTokenMiddleware<Context: ServiceRequestContext>: RouterMiddleware {
-    public static var prefix: String { "/internal/" }
     let expected: [UInt8]
 
     public init(serviceToken: String) {
@@ -14,7 +13,7 @@ public struct ServiceTokenMiddleware<Context: ServiceRequestContext>: RouterMidd
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix(Self.prefix) else {
+        guard request.uri.path.hasPrefix(internalPathPrefix) else {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization], let token = AuthMiddleware<Context>.bearerToken(header) else {

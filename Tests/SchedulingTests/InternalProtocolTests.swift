@@ -98,11 +98,9 @@ import Testing
         let pair = try JSONDecoder().decode(TokenPairBody.self, from: Data(buffer: try await loginResponse.body.collect(upTo: 1 << 20)))
 
         for token in [pair.token, "wrong-service-token-0123456789"] {
-            await #expect(throws: InternalCallError.self) {
-                _ = try await SchedulingClient(client: client(token: token), base: served.base).user(id, requestID: nil, logger: logger)
-            }
             do {
                 _ = try await client(token: token).get(served.base, InternalRoutes.user(id), as: UserInfo.self, requestID: nil, logger: logger)
+                Issue.record("an internal route answered a caller without the service token")
             } catch InternalCallError.problem(let status, _) {
                 #expect(status == 401)
             }
