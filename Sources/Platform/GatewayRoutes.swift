@@ -1,4 +1,5 @@
 import Foundation
+import Scheduling
 import ServiceKit
 
 /// Which service serves which public path: the one table the nginx gateway is generated from.
@@ -7,11 +8,20 @@ public enum GatewayRoutes {
     public struct Route: Sendable {
         public var pattern: String
         public var service: ServiceName
+        /// The largest body nginx passes on, in bytes, when it is not the usual 1 MiB.
+        public var maximumBodyBytes: Int?
+
+        init(pattern: String, service: ServiceName, maximumBodyBytes: Int? = nil) {
+            self.pattern = pattern
+            self.service = service
+            self.maximumBodyBytes = maximumBodyBytes
+        }
     }
 
     public static let routes: [Route] = [
+        Route(pattern: "^/api/v1/schools/[^/]+/roster$", service: .scheduling, maximumBodyBytes: SchedulingService.rosterBodyLimit),
         // broadcast, attendance and bandwidth join this table with their issues.
-        Route(pattern: "^/api/v1(/|$)", service: .scheduling)
+        Route(pattern: "^/api/v1(/|$)", service: .scheduling),
     ]
 
     /// Paths the gateway never forwards, whatever service would serve them.
@@ -65,7 +75,7 @@ public struct GatewayConfig: Sendable {
         let routeBlocks = GatewayRoutes.routes.filter { upstreams[$0.service] != nil }.map { route in
             """
                     location ~ \(route.pattern) {
-                        proxy_pass http://\(route.service.rawValue);
+                        proxy_pass http://\(route.service.rawValue);\(route.maximumBodyBytes.map { "\n                client_max_body_size \($0);" } ?? "")
                     }
             """
         }.joined(separator: "\n")

@@ -34,6 +34,9 @@ public struct SchedulingService: Sendable {
 
     public var publicKeyPEM: String { issuer.publicKeyPEM }
 
+    /// Roster files may be this large (every other body is limited to 1 MiB).
+    public static var rosterBodyLimit: Int { RosterController.maximumBodyBytes }
+
     /// Every route of the service, with the middleware every route shares.
     public func routes() -> RouteTable<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
@@ -57,6 +60,8 @@ public struct SchedulingService: Sendable {
         ).register(on: routes)
         DirectoryController(database: database).register(on: routes)
         ClassesController(database: database).register(on: routes)
+        UsersController(database: database, hasher: hasher).register(on: routes)
+        RosterController(database: database).register(on: routes)
         return routes
     }
 

@@ -4,11 +4,14 @@ import Hummingbird
 
 /// An RFC 9457 problem: every error a CloudClass service answers has this shape.
 public struct Problem: Error, HTTPResponseError, Sendable {
-    /// One invalid field of a request body or query.
+    /// One invalid field of a request body or query; `row` numbers the line of an uploaded
+    /// file it is in (1 is the first line after the header).
     public struct FieldError: Codable, Sendable, Equatable {
+        public var row: Int?
         public var field: String
         public var message: String
-        public init(field: String, message: String) {
+        public init(row: Int? = nil, field: String, message: String) {
+            self.row = row
             self.field = field
             self.message = message
         }
@@ -49,7 +52,13 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         body["status"] = .number(Double(status.code))
         body["detail"] = .string(detail)
         if !errors.isEmpty {
-            body["errors"] = .array(errors.map { .object(["field": .string($0.field), "message": .string($0.message)]) })
+            body["errors"] = .array(
+                errors.map { error in
+                    var member: [String: JSONValue] = ["field": .string(error.field), "message": .string(error.message)]
+                    if let row = error.row { member["row"] = .number(Double(row)) }
+                    return .object(member)
+                }
+            )
         }
         let data = try JSONEncoder.sortedKeys.encode(body)
         var fields = headers
@@ -66,8 +75,16 @@ extension Problem {
 
     /// A request that parsed but whose values break the rules (one entry per bad field).
     public static func invalid(_ errors: [FieldError]) -> Problem {
-        let names = errors.map(\.field).joined(separator: ", ")
-        return Problem(.unprocessableContent, detail: "Invalid value for: \(names).", title: "Invalid request", errors: errors)
+        var names: [String] = []
+        for error in errors where !names.contains(error.field) { names.append(error.field) }
+        let rows = Set(errors.compactMap(\.row)).count
+        if rows > 0 {
+            return Problem(
+                .unprocessableContent, detail: "\(rows) row(s) are invalid (\(names.joined(separator: ", "))); nothing was changed.",
+                title: "Invalid rows", errors: errors
+            )
+        }
+        return Problem(.unprocessableContent, detail: "Invalid value for: \(names.joined(separator: ", ")).", title: "Invalid request", errors: errors)
     }
 
     public static func invalid(field: String, _ message: String) -> Problem {

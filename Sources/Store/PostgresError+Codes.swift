@@ -13,4 +13,6 @@ extension Error {
 
     public var isUniqueViolation: Bool { sqlState == "23505" }
     public var isForeignKeyViolation: Bool { sqlState == "23503" }
+    /// An exclusion constraint refused overlapping rows (a double-booked teacher or class).
+    public var isExclusionViolation: Bool { sqlState == "23P01" }
 }

@@ -49,19 +49,41 @@ struct TestApp {
 
     /// Adds a user directly (the user API arrives with the scheduling issue).
     @discardableResult
-    func addUser(_ username: String, role: Role = .student, password: String? = TestApp.password, active: Bool = true) async throws -> UUID {
+    func addUser(
+        _ username: String, role: Role = .student, password: String? = TestApp.password, active: Bool = true,
+        school: UUID? = nil, class classID: UUID? = nil
+    ) async throws -> UUID {
         let id = UUID()
         let hash = try await password.asyncMap { try await service.hasher.hash($0) }
-        try await database.withClient(logger: Logger(label: "test.db")) { client in
-            try await client.query(
-                """
-                INSERT INTO scheduling.users (id, username, display_name, role, password_hash, active)
-                VALUES (\(id), \(username), \(username.capitalized), \(role.rawValue), \(hash), \(active))
-                """,
-                logger: Logger(label: "test.db")
-            )
-        }
+        try await execute(
+            """
+            INSERT INTO scheduling.users (id, username, display_name, role, password_hash, active, school_id, class_id)
+            VALUES (\(id), \(username), \(username.capitalized), \(role.rawValue), \(hash), \(active), \(school), \(classID))
+            """
+        )
         return id
+    }
+
+    /// Adds a school directly; returns its id.
+    @discardableResult
+    func addSchool(_ code: String, region: String = "420000") async throws -> UUID {
+        let id = UUID()
+        try await execute("INSERT INTO scheduling.schools (id, name, code, region) VALUES (\(id), \(code.capitalized), \(code), \(region))")
+        return id
+    }
+
+    /// Adds a class directly; returns its id.
+    @discardableResult
+    func addClass(_ name: String, school: UUID, grade: Int = 7) async throws -> UUID {
+        let id = UUID()
+        try await execute("INSERT INTO scheduling.classes (id, school_id, name, grade) VALUES (\(id), \(school), \(name), \(grade))")
+        return id
+    }
+
+    func execute(_ query: PostgresQuery) async throws {
+        try await database.withClient(logger: Logger(label: "test.db")) { client in
+            try await client.query(query, logger: Logger(label: "test.db"))
+        }
     }
 
     func scalar<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> T {
@@ -101,8 +123,8 @@ extension TestClientProtocol {
     }
 
     /// Signs in and returns the access token.
-    func token(_ username: String) async throws -> String {
-        let response = try await login(username)
+    func token(_ username: String, _ password: String = TestApp.password) async throws -> String {
+        let response = try await login(username, password)
         guard response.status == .ok else { throw TestFailure("login of \(username) answered \(response.status)") }
         return try response.decode(TokenPairBody.self).token
     }
@@ -128,6 +150,7 @@ struct TokenPairBody: Decodable {
 
 struct ProblemBody: Decodable {
     struct FieldError: Decodable, Equatable {
+        var row: Int?
         var field: String
         var message: String
     }

@@ -17,6 +17,12 @@ struct AuthController: Sendable {
         var password: String
     }
 
+    struct ActivateRequest: Decodable {
+        var username: String
+        var activation_code: String
+        var new_password: String
+    }
+
     struct RefreshRequest: Decodable {
         var refresh_token: String
     }
@@ -55,6 +61,7 @@ struct AuthController: Sendable {
     func register(on routes: RouteTable<AppRequestContext>) {
         routes.post("/api/v1/auth/login", use: login)
         routes.post("/api/v1/auth/refresh", use: refresh)
+        routes.post("/api/v1/auth/activate", use: activate)
         routes.post("/api/v1/auth/logout", use: logout)
         routes.get("/api/v1/me", use: me)
         routes.post("/api/v1/users/:id/deactivate", use: deactivate)
@@ -86,6 +93,50 @@ struct AuthController: Sendable {
             throw Problem.unauthorized("This account is deactivated; ask your school's administrator.")
         }
         throttle.recordSuccess(username)
+        let refreshToken = try await store.startFamily(userID: account.id, logger: context.logger)
+        return try await pair(for: account, refreshToken: refreshToken)
+    }
+
+    /// First sign-in of a user made without a password: the one-time code sets their own.
+    @Sendable func activate(_ request: Request, context: AppRequestContext) async throws -> TokenPair {
+        let body = try await request.decodeJSON(as: ActivateRequest.self, context: context)
+        let username = body.username.trimmingCharacters(in: .whitespaces).lowercased()
+        let code = ActivationCode.normalize(body.activation_code)
+        var errors: [Problem.FieldError] = []
+        if username.isEmpty || username.count > 64 { errors.append(.init(field: "username", message: "must be 1 to 64 characters")) }
+        if code.count != ActivationCode.length { errors.append(.init(field: "activation_code", message: "must be the 10-character code from your school")) }
+        if !Passwords.isAcceptable(body.new_password) { errors.append(.init(field: "new_password", message: Passwords.rule)) }
+        guard errors.isEmpty else { throw Problem.invalid(errors) }
+
+        let address = addresses.address(of: request, peer: context.peerAddress)
+        if let wait = addressThrottle.waitBeforeAttempt(address) {
+            throw Problem.retryLater(.tooManyRequests, after: wait, detail: "Too many failed attempts from your network; wait before trying again.")
+        }
+        let account: Account
+        switch try await store.checkActivation(username: username, code: code, logger: context.logger) {
+        case .valid(let found):
+            account = found
+        case .wrongCode(let triesLeft):
+            addressThrottle.recordFailure(address)
+            throw Problem.unauthorized(
+                triesLeft > 0
+                    ? "Wrong activation code; \(triesLeft) tries left."
+                    : "Wrong activation code; the code is now locked. Ask your school for a new one."
+            )
+        case .locked:
+            addressThrottle.recordFailure(address)
+            throw Problem.unauthorized("This activation code is locked after 5 wrong tries. Ask your school for a new one.")
+        case .expired:
+            throw Problem.unauthorized("This activation code has expired (codes last 30 days). Ask your school for a new one.")
+        case .nothingPending:
+            addressThrottle.recordFailure(address)
+            throw Problem.unauthorized("No activation is pending for this username; if you already activated, sign in with your password.")
+        }
+        let hash = try await hasher.hash(body.new_password)
+        guard try await store.completeActivation(userID: account.id, code: code, passwordHash: hash, logger: context.logger) else {
+            throw Problem.unauthorized("This activation code was just used or replaced; sign in with your password or ask for a new code.")
+        }
+        context.logger.notice("account activated", metadata: ["target": "\(account.id.lowercased)"])
         let refreshToken = try await store.startFamily(userID: account.id, logger: context.logger)
         return try await pair(for: account, refreshToken: refreshToken)
     }

@@ -31,6 +31,16 @@ enum RefreshOutcome: Sendable {
     case reused
 }
 
+/// Where an activation attempt stands before the new password is set.
+enum ActivationCheck: Sendable {
+    case valid(Account)
+    case wrongCode(triesLeft: Int)
+    case locked
+    case expired
+    /// No such user, or nothing to activate (already activated, deactivated).
+    case nothingPending
+}
+
 /// Sign-in's queries. Every multi-row change runs in one transaction.
 struct AuthStore: Sendable {
     let database: Database
@@ -183,6 +193,62 @@ struct AuthStore: Sendable {
             return true
         }
         return found ? try await account(id: userID, logger: logger) : nil
+    }
+
+    /// Checks a typed activation code, counting a wrong one against the user's five tries.
+    func checkActivation(username: String, code: String, logger: Logger) async throws -> ActivationCheck {
+        let rows = try await database.query(
+            """
+            SELECT u.id, u.display_name, u.role, u.school_id, u.class_id, a.code_hash, a.expires_at < now(), a.failed_attempts
+            FROM scheduling.users u JOIN scheduling.activation_codes a ON a.user_id = u.id
+            WHERE u.username = \(username) AND u.active
+            """,
+            idempotent: true,
+            logger: logger
+        )
+        guard let row = rows.first else { return .nothingPending }
+        let (id, displayName, role, schoolID, classID, storedHash, expired, failures) = try row.decode(
+            (UUID, String, String, UUID?, UUID?, Data, Bool, Int16).self
+        )
+        if failures >= ActivationCode.maximumAttempts { return .locked }
+        if expired { return .expired }
+        guard ActivationCode.matches(code, userID: id, storedHash: storedHash) else {
+            let counted = try await database.query(
+                "UPDATE scheduling.activation_codes SET failed_attempts = failed_attempts + 1 WHERE user_id = \(id) RETURNING failed_attempts",
+                idempotent: false,
+                logger: logger
+            )
+            let now = try counted.first?.decode(Int16.self) ?? Int16(ActivationCode.maximumAttempts)
+            return .wrongCode(triesLeft: max(0, ActivationCode.maximumAttempts - Int(now)))
+        }
+        return .valid(
+            Account(
+                id: id, username: username, displayName: displayName, role: Role(rawValue: role) ?? .student,
+                schoolID: schoolID, classID: classID, passwordHash: nil, active: true
+            )
+        )
+    }
+
+    /// Spends the code and sets the password in one transaction; false when the code was spent,
+    /// replaced or locked meanwhile (of two concurrent activations, one wins).
+    func completeActivation(userID: UUID, code: String, passwordHash: String, logger: Logger) async throws -> Bool {
+        try await database.withTransaction(logger: logger) { connection in
+            let spent = try await connection.query(
+                """
+                DELETE FROM scheduling.activation_codes
+                WHERE user_id = \(userID) AND code_hash = \(ActivationCode.hash(code, userID: userID))
+                  AND failed_attempts < \(Int16(ActivationCode.maximumAttempts)) AND expires_at > now()
+                RETURNING user_id
+                """,
+                logger: logger
+            ).collect()
+            guard !spent.isEmpty else { return false }
+            try await connection.query(
+                "UPDATE scheduling.users SET password_hash = \(passwordHash) WHERE id = \(userID)",
+                logger: logger
+            )
+            return true
+        }
     }
 
     /// Ends the login family `token` belongs to. Unknown tokens are ignored: logout is idempotent.

@@ -1,0 +1,187 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite struct UsersAndRosterTests {
+    struct CreatedUser: Decodable {
+        var id: UUID
+        var username: String
+        var school_id: UUID?
+        var class_id: UUID?
+        var activation_code: String?
+    }
+    struct Issued: Decodable { var username: String; var display_name: String; var class_name: String?; var activation_code: String }
+    struct Outcome: Decodable { var items: [Issued]; var created: Int; var updated: Int; var unchanged: Int; var not_in_file: Int }
+    struct Me: Decodable { var username: String; var class_id: UUID?; var school_id: UUID? }
+
+    static let codeAlphabet = Set("ACDEFGHJKMNPQRTUVWXY34679")
+
+    func activate(_ client: any TestClientProtocol, _ username: String, _ code: String, _ password: String = "a new password") async throws -> TestResponse {
+        try await client.json(
+            .post, "/api/v1/auth/activate",
+            body: #"{"username":"\#(username)","activation_code":"\#(code)","new_password":"\#(password)"}"#
+        )
+    }
+
+    func roster(_ client: any TestClientProtocol, school: UUID, _ csv: String, token: String, accept: String? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "text/csv", .authorization: "Bearer \(token)"]
+        if let accept { headers[.accept] = accept }
+        return try await client.execute(uri: "/api/v1/schools/\(school)/roster", method: .post, headers: headers, body: ByteBuffer(string: csv))
+    }
+
+    @Test func anAdminCreatesAPupilWhoActivatesWithTheCodeOnce() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("root", role: .admin)
+        let school = try await app.addSchool("wuhan-7")
+        let classID = try await app.addClass("7-1", school: school)
+        try await app.test { client async throws in
+            let admin = try await client.token("root")
+            let response = try await client.json(
+                .post, "/api/v1/users", body: #"{"username":"Li.Lei","display_name":"Li Lei","role":"student","class_id":"\#(classID)"}"#, token: admin)
+            #expect(response.status == .created)
+            let created = try response.decode(CreatedUser.self)
+            #expect(created.username == "li.lei" && created.school_id == school && created.class_id == classID)
+            let code = try #require(created.activation_code)
+            #expect(code.count == 10 && Set(code).isSubset(of: Self.codeAlphabet))
+            // No password yet: sign-in is refused until activation.
+            #expect(try await client.login("li.lei", "a new password").status == .unauthorized)
+
+            let wrong = try await activate(client, "li.lei", "AAAAAAAAAA")
+            #expect(try wrong.status == .unauthorized && (wrong.problem().detail.contains("4 tries left")))
+            // Typed in lower case with a dash, as a child might.
+            let typed = code.lowercased().prefix(5) + "-" + code.lowercased().suffix(5)
+            let activated = try await activate(client, "li.lei", String(typed))
+            #expect(activated.status == .ok)
+            let pair = try activated.decode(TokenPairBody.self)
+            let me = try await client.json(.get, "/api/v1/me", token: pair.token).decode(Me.self)
+            #expect(me.username == "li.lei" && me.class_id == classID && me.school_id == school)
+            #expect(try await activate(client, "li.lei", code).status == .unauthorized)
+            #expect(try await client.login("li.lei", "a new password").status == .ok)
+
+            let duplicate = try await client.json(.post, "/api/v1/users", body: #"{"username":"li.lei","display_name":"Other","role":"teacher","password":"long enough"}"#, token: admin)
+            #expect(try duplicate.status == .conflict && (duplicate.problem().errors?.map(\.field)) == ["username"])
+            let teacher = try await client.json(.post, "/api/v1/users", body: #"{"username":"wang","display_name":"Wang","role":"teacher","password":"long enough"}"#, token: admin)
+            #expect(try teacher.status == .created && (teacher.decode(CreatedUser.self).activation_code) == nil)
+            #expect(try await client.login("wang", "long enough").status == .ok)
+            let bad = try await client.json(.post, "/api/v1/users", body: #"{"username":"x","display_name":"","role":"student","password":"short"}"#, token: admin)
+            #expect(try bad.problem().errors?.map(\.field) == ["username", "display_name", "password", "school_id"])
+            let wang = try await client.token("wang", "long enough")
+            #expect(try await client.json(.post, "/api/v1/users", body: #"{"username":"y1","display_name":"Y","role":"admin","password":"long enough"}"#, token: wang).status == .forbidden)
+        }
+    }
+
+    @Test func fiveWrongTriesLockTheCodeUntilTheSchoolIssuesANewOne() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("root", role: .admin)
+        let school = try await app.addSchool("wuhan-8")
+        try await app.test { client async throws in
+            let admin = try await client.token("root")
+            let created = try await client.json(
+                .post, "/api/v1/users", body: #"{"username":"han","display_name":"Han Mei","role":"student","school_id":"\#(school)"}"#, token: admin
+            ).decode(CreatedUser.self)
+            let code = try #require(created.activation_code)
+            for _ in 0..<5 { #expect(try await activate(client, "han", "CCCCCCCCCC").status == .unauthorized) }
+            let locked = try await activate(client, "han", code)
+            #expect(try locked.status == .unauthorized && (locked.problem().detail.contains("locked")))
+
+            let reissued = try await client.json(.post, "/api/v1/users/\(created.id)/activation-code", token: admin)
+            struct Reissued: Decodable { var activation_code: String }
+            let fresh = try reissued.decode(Reissued.self).activation_code
+            #expect(try await activate(client, "han", code).status == .unauthorized)
+            #expect(try await activate(client, "han", fresh).status == .ok)
+        }
+    }
+
+    @Test func aRosterImportsAllRowsAndReimportingNextTermUpdatesByUsername() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("root", role: .admin)
+        let school = try await app.addSchool("hs-3")
+        let class71 = try await app.addClass("7-1", school: school)
+        let class81 = try await app.addClass("8-1", school: school, grade: 8)
+        try await app.test { client async throws in
+            let admin = try await client.token("root")
+            let first = """
+                username,display_name,role,class_name\r
+                ,Zhang Wei,student,7-1\r
+                li.na,"Li, Na",student,7-1\r
+                ,Zhao Min,student,7-1\r
+                wang.t,Wang Tao,teacher,\r
+
+                """
+            let response = try await roster(client, school: school, first, token: admin)
+            #expect(response.status == .ok)
+            let outcome = try response.decode(Outcome.self)
+            #expect(outcome.created == 4 && outcome.updated == 0)
+            #expect(outcome.items.map(\.username) == ["hs-3-00001", "li.na", "hs-3-00002", "wang.t"])
+            #expect(outcome.items[1].display_name == "Li, Na" && outcome.items[3].class_name == nil)
+            #expect(outcome.items.allSatisfy { Set($0.activation_code).isSubset(of: Self.codeAlphabet) })
+            let code = outcome.items[1].activation_code
+            #expect(try await activate(client, "li.na", code).status == .ok)
+
+            // Next term: Li Na moves up a year, Zhao Min is not in the file, a new pupil arrives.
+            let next = """
+                display_name,username,class_name,role
+                Zhang Wei,hs-3-00001,7-1,student
+                "Li, Na",li.na,8-1,student
+                New Pupil,,8-1,student
+                Wang Tao,wang.t,,teacher
+                """
+            let csv = try await roster(client, school: school, next, token: admin, accept: "text/csv")
+            #expect(csv.status == .ok && csv.headers[.contentType]?.hasPrefix("text/csv") == true)
+            let lines = String(buffer: csv.body).components(separatedBy: "\r\n")
+            #expect(lines[0] == "username,display_name,class_name,activation_code")
+            #expect(lines.count == 2 && lines[1].hasPrefix("hs-3-00003,New Pupil,8-1,"))
+            let me = try await client.json(.get, "/api/v1/me", token: client.token("li.na", "a new password")).decode(Me.self)
+            #expect(me.class_id == class81)
+            let zhao = try await app.scalar("SELECT active AND class_id = \(class71) FROM scheduling.users WHERE username = 'hs-3-00002'", as: Bool.self)
+            #expect(zhao, "a pupil missing from the file stays as they were")
+
+            let again = try await roster(client, school: school, next.replacingOccurrences(of: "New Pupil,,", with: "New Pupil,hs-3-00003,"), token: admin)
+            let repeated = try again.decode(Outcome.self)
+            #expect(repeated.created == 0 && repeated.updated == 0 && repeated.unchanged == 4 && repeated.not_in_file == 1)
+        }
+    }
+
+    @Test func aRosterWithBadRowsListsEveryErrorAndWritesNothing() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("root", role: .admin)
+        let school = try await app.addSchool("hs-4")
+        try await app.addClass("7-1", school: school)
+        let elsewhere = try await app.addSchool("hs-5")
+        try await app.addUser("taken", school: elsewhere)
+        try await app.test { client async throws in
+            let admin = try await client.token("root")
+            let csv = """
+                username,display_name,role,class_name
+                ok.one,Fine,student,7-1
+                ,Nobody Class,student,9-9
+                boss,The Boss,admin,
+                ok.one,Twice,student,7-1
+                taken,Other School,student,7-1
+                Bad Name!,,pupil,
+                """
+            let before = try await app.scalar("SELECT count(*) FROM scheduling.users", as: Int64.self)
+            let response = try await roster(client, school: school, csv, token: admin)
+            #expect(response.status == .unprocessableContent)
+            let problem = try response.problem()
+            let listed = (problem.errors ?? []).map { "\($0.row ?? 0):\($0.field)" }
+            #expect(listed == ["3:class_name", "4:role", "5:username", "6:username", "7:display_name", "7:role", "7:username"])
+            #expect(try await app.scalar("SELECT count(*) FROM scheduling.users", as: Int64.self) == before)
+
+            let noHeader = try await roster(client, school: school, "name,role\nA,student\n", token: admin)
+            #expect(try noHeader.problem().errors?.map(\.field) == ["username", "display_name", "class_name"])
+            let json = try await client.json(.post, "/api/v1/schools/\(school)/roster", body: "{}", token: admin)
+            #expect(json.status == .unsupportedMediaType)
+            let teacher = try await client.json(.post, "/api/v1/schools/\(UUID())/roster", body: "{}", token: admin)
+            #expect(teacher.status == .unsupportedMediaType)
+            let unknownSchool = try await roster(client, school: UUID(), "username,display_name,role,class_name\n,A,teacher,\n", token: admin)
+            #expect(unknownSchool.status == .notFound)
+            let huge = "username,display_name,role,class_name\n" + String(repeating: ",A pupil with a long name,student,7-1\n", count: 1_000_000)
+            let tooLarge = try await roster(client, school: school, huge, token: admin)
+            #expect(tooLarge.status == .contentTooLarge && (try? tooLarge.problem()) != nil)
+        }
+    }
+}
