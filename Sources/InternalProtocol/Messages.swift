@@ -34,5 +34,119 @@ public struct UserInfo: Codable, Sendable, Equatable {
 public enum InternalRoutes {
     public static let userPattern = "/internal/v1/users/:id"
 
+    public static let lessonPattern = "/internal/v1/lessons/:id"
+    public static let viewingPattern = "/internal/v1/lessons/:id/students/:student_id"
+    public static let audiencePattern = "/internal/v1/audience"
+
     public static func user(_ id: UUID) -> String { "/internal/v1/users/\(id.lowercased)" }
+    public static func lesson(_ id: UUID) -> String { "/internal/v1/lessons/\(id.lowercased)" }
+    public static func viewing(lesson: UUID, student: UUID) -> String {
+        "/internal/v1/lessons/\(lesson.lowercased)/students/\(student.lowercased)"
+    }
+    public static func audience(from: Date, to: Date) -> String {
+        "/internal/v1/audience?from=\(RFC3339.format(from))&to=\(RFC3339.format(to))"
+    }
+}
+
+/// `GET /internal/v1/lessons/{id}` (scheduling): a lesson's teacher, times and state
+/// (`scheduled` or `cancelled`; whether it is live is broadcast's to say).
+public struct LessonInfo: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var courseID: UUID
+    public var teacherID: UUID
+    public var title: String
+    public var startsAt: Date
+    public var endsAt: Date
+    public var state: String
+
+    public init(id: UUID, courseID: UUID, teacherID: UUID, title: String, startsAt: Date, endsAt: Date, state: String) {
+        self.id = id
+        self.courseID = courseID
+        self.teacherID = teacherID
+        self.title = title
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.state = state
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, title, state
+        case courseID = "course_id"
+        case teacherID = "teacher_id"
+        case startsAt = "starts_at"
+        case endsAt = "ends_at"
+    }
+}
+
+/// `GET /internal/v1/lessons/{id}/students/{student_id}` (scheduling): may this student watch
+/// this lesson? With the student's class and region when they may (for attendance and edges).
+public struct ViewingPermission: Codable, Sendable, Equatable {
+    public var lessonID: UUID
+    public var studentID: UUID
+    public var allowed: Bool
+    /// Why not, when not: `not_enrolled`, `cancelled`, `inactive`.
+    public var reason: String?
+    public var classID: UUID?
+    public var region: String?
+
+    public init(lessonID: UUID, studentID: UUID, allowed: Bool, reason: String?, classID: UUID?, region: String?) {
+        self.lessonID = lessonID
+        self.studentID = studentID
+        self.allowed = allowed
+        self.reason = reason
+        self.classID = classID
+        self.region = region
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case allowed, reason, region
+        case lessonID = "lesson_id"
+        case studentID = "student_id"
+        case classID = "class_id"
+    }
+}
+
+/// `GET /internal/v1/audience?from=&to=` (scheduling): the students expected at each scheduled
+/// lesson overlapping the window, by region (for capacity forecasts).
+public struct ExpectedAudience: Codable, Sendable, Equatable {
+    public struct RegionCount: Codable, Sendable, Equatable {
+        public var region: String
+        public var students: Int
+
+        public init(region: String, students: Int) {
+            self.region = region
+            self.students = students
+        }
+    }
+
+    public struct LessonAudience: Codable, Sendable, Equatable {
+        public var lessonID: UUID
+        public var startsAt: Date
+        public var endsAt: Date
+        public var regions: [RegionCount]
+
+        public init(lessonID: UUID, startsAt: Date, endsAt: Date, regions: [RegionCount]) {
+            self.lessonID = lessonID
+            self.startsAt = startsAt
+            self.endsAt = endsAt
+            self.regions = regions
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case regions
+            case lessonID = "lesson_id"
+            case startsAt = "starts_at"
+            case endsAt = "ends_at"
+        }
+    }
+
+    public var from: Date
+    public var to: Date
+    public var lessons: [LessonAudience]
+
+    public init(from: Date, to: Date, lessons: [LessonAudience]) {
+        self.from = from
+        self.to = to
+        self.lessons = lessons
+    }
 }

@@ -19,4 +19,27 @@ public struct SchedulingClient: Sendable {
             return nil
         }
     }
+
+    /// The lesson with `id`, or nil when there is none.
+    public func lesson(_ id: UUID, requestID: String?, logger: Logger) async throws -> LessonInfo? {
+        do {
+            return try await client.get(base, InternalRoutes.lesson(id), as: LessonInfo.self, requestID: requestID, logger: logger).message
+        } catch InternalCallError.problem(status: 404, _) {
+            return nil
+        }
+    }
+
+    /// Whether `student` may watch `lesson` (nil when the lesson does not exist).
+    public func viewing(lesson: UUID, student: UUID, requestID: String?, logger: Logger) async throws -> ViewingPermission? {
+        do {
+            return try await client.get(base, InternalRoutes.viewing(lesson: lesson, student: student), as: ViewingPermission.self, requestID: requestID, logger: logger).message
+        } catch InternalCallError.problem(status: 404, _) {
+            return nil
+        }
+    }
+
+    /// The students expected at the lessons overlapping `[from, to)`, by region.
+    public func audience(from: Date, to: Date, requestID: String?, logger: Logger) async throws -> ExpectedAudience {
+        try await client.get(base, InternalRoutes.audience(from: from, to: to), as: ExpectedAudience.self, requestID: requestID, logger: logger).message
+    }
 }

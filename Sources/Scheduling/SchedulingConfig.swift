@@ -27,6 +27,11 @@ public struct SchedulingConfig: Sendable {
     public var addressThrottle: LoginThrottle.Policy = .perAddress
     /// Peers whose `X-Forwarded-For` is believed: the gateway (`CLOUDCLASS_TRUSTED_PROXIES`).
     public var trustedProxies: Set<String> = ["127.0.0.1", "::1"]
+    /// Where users reach the platform (the gateway): calendar URLs are built on it
+    /// (`CLOUDCLASS_PUBLIC_URL`).
+    public var publicURL = "http://127.0.0.1:8080"
+    /// The zone calendar feeds show single lessons in (`CLOUDCLASS_TIMEZONE`).
+    public var timeZone = TimeZone(identifier: "Asia/Shanghai")!
     /// Per-route request metrics (`CLOUDCLASS_REQUEST_METRICS=off` drops them; /metrics stays).
     public var requestMetrics = true
 
@@ -67,6 +72,13 @@ public struct SchedulingConfig: Sendable {
             serviceToken: serviceToken
         )
         config.requestMetrics = env.string("CLOUDCLASS_REQUEST_METRICS") != "off"
+        if let publicURL = env.string("CLOUDCLASS_PUBLIC_URL") {
+            config.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        }
+        if let zone = env.string("CLOUDCLASS_TIMEZONE") {
+            guard let timeZone = TimeZone(identifier: zone) else { throw ConfigReader.InvalidSetting(name: "CLOUDCLASS_TIMEZONE", value: zone, expected: "an IANA time zone such as Asia/Shanghai") }
+            config.timeZone = timeZone
+        }
         if let proxies = env.string("CLOUDCLASS_TRUSTED_PROXIES") {
             config.trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }

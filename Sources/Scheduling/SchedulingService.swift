@@ -49,19 +49,28 @@ public struct SchedulingService: Sendable {
         let authStore = AuthStore(database: database, refreshTokenLifetime: config.refreshTokenLifetime, reuseGrace: config.refreshReuseGrace)
         HealthRoutes(service: "scheduling", database: database).register(on: routes)
         metrics.register(on: routes)
-        InternalController(store: authStore).register(on: routes)
+        InternalController(store: authStore, database: database).register(on: routes)
         AuthController(
             store: authStore,
             hasher: hasher,
             throttle: throttle,
             addressThrottle: addressThrottle,
             addresses: ClientAddressResolver(trustedProxies: config.trustedProxies),
-            issuer: issuer
+            issuer: issuer,
+            calendarLinks: CalendarLinks(database: database, publicURL: config.publicURL)
         ).register(on: routes)
         DirectoryController(database: database).register(on: routes)
         ClassesController(database: database).register(on: routes)
         UsersController(database: database, hasher: hasher).register(on: routes)
         RosterController(database: database).register(on: routes)
+        let courses = CourseAccess(database: database)
+        let bookings = Bookings(database: database)
+        let idempotency = Idempotency(database: database)
+        CoursesController(database: database, courses: courses, bookings: bookings, idempotency: idempotency).register(on: routes)
+        LessonsController(
+            database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: Involvement(database: database)
+        ).register(on: routes)
+        TimetableController(database: database, timetable: TimetableQuery(database: database), timeZone: config.timeZone).register(on: routes)
         return routes
     }
 

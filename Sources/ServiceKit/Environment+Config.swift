@@ -8,6 +8,12 @@ public struct ConfigReader: Sendable {
         public var value: String
         public var expected: String
         public var description: String { "\(name)=\(value) is not valid: expected \(expected)" }
+
+        public init(name: String, value: String, expected: String) {
+            self.name = name
+            self.value = value
+            self.expected = expected
+        }
     }
 
     let values: [String: String]

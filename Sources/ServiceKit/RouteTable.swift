@@ -38,6 +38,10 @@ public final class RouteTable<Context: RequestContext> {
         on(.post, path, use: handler)
     }
 
+    public func patch<Output: ResponseGenerator>(_ path: String, use handler: @escaping @Sendable (Request, Context) async throws -> Output) {
+        on(.patch, path, use: handler)
+    }
+
     /// `/schools/:id` → `/schools/{id}`
     static func openAPIPath(_ path: String) -> String {
         path.split(separator: "/", omittingEmptySubsequences: false)

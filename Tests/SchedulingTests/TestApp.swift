@@ -189,24 +189,33 @@ struct ConcurrentRequests {
 
     /// Sends `count` POSTs of `body(i)` to `path` at once; returns each status and Retry-After.
     func post(_ path: String, count: Int, body: @escaping @Sendable (Int) -> String) async throws -> [(status: Int, retryAfter: String?)] {
+        try await post(path, count: count, headers: { _ in [:] }, body: body).map { ($0.status, $0.retryAfter) }
+    }
+
+    /// Sends `count` POSTs at once with per-request headers; returns each status, Retry-After
+    /// and body.
+    func post(
+        _ path: String, count: Int, headers: @escaping @Sendable (Int) -> [String: String], body: @escaping @Sendable (Int) -> String
+    ) async throws -> [(status: Int, retryAfter: String?, body: Data)] {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = count
         let session = URLSession(configuration: configuration)
         defer { session.finishTasksAndInvalidate() }
         let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
-        return try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+        return try await withThrowingTaskGroup(of: (Int, String?, Data).self) { group in
             for index in 0..<count {
                 group.addTask {
                     var request = URLRequest(url: url)
                     request.httpMethod = "POST"
                     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                    for (name, value) in headers(index) { request.setValue(value, forHTTPHeaderField: name) }
                     request.httpBody = Data(body(index).utf8)
-                    let (_, response) = try await session.data(for: request)
+                    let (data, response) = try await session.data(for: request)
                     let http = response as! HTTPURLResponse
-                    return (http.statusCode, http.value(forHTTPHeaderField: "Retry-After"))
+                    return (http.statusCode, http.value(forHTTPHeaderField: "Retry-After"), data)
                 }
             }
-            return try await group.reduce(into: []) { $0.append((status: $1.0, retryAfter: $1.1)) }
+            return try await group.reduce(into: []) { $0.append((status: $1.0, retryAfter: $1.1, body: $1.2)) }
         }
     }
 }

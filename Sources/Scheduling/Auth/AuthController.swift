@@ -11,6 +11,7 @@ struct AuthController: Sendable {
     let addressThrottle: LoginThrottle
     let addresses: ClientAddressResolver
     let issuer: TokenIssuer
+    let calendarLinks: CalendarLinks
 
     struct LoginRequest: Decodable {
         var username: String
@@ -48,6 +49,8 @@ struct AuthController: Sendable {
         var role: Role
         var school_id: String?
         var class_id: String?
+        /// The user's timetable as an iCalendar feed; the URL is the credential.
+        var calendar_url: String
     }
 
     struct UserState: ResponseEncodable {
@@ -177,7 +180,8 @@ struct AuthController: Sendable {
         }
         return Me(
             id: account.id.lowercased, username: account.username, display_name: account.displayName, role: account.role,
-            school_id: account.schoolID?.lowercased, class_id: account.classID?.lowercased
+            school_id: account.schoolID?.lowercased, class_id: account.classID?.lowercased,
+            calendar_url: try await calendarLinks.url(for: account.id, logger: context.logger)
         )
     }
 

@@ -3,13 +3,21 @@ import Hummingbird
 import InternalProtocol
 import Logging
 import ServiceKit
+import Store
 
 /// The scheduling service's side of the internal protocol.
 struct InternalController: Sendable {
     let store: AuthStore
+    let database: Database
+
+    /// The widest window the audience query answers (a forecast looks a day or two ahead).
+    static let longestAudienceWindow: TimeInterval = 8 * 86_400
 
     func register(on routes: RouteTable<AppRequestContext>) {
         routes.get(InternalRoutes.userPattern, use: user)
+        routes.get(InternalRoutes.lessonPattern, use: lesson)
+        routes.get(InternalRoutes.viewingPattern, use: viewing)
+        routes.get(InternalRoutes.audiencePattern, use: audience)
     }
 
     @Sendable func user(_ request: Request, context: AppRequestContext) async throws -> InternalMessage<UserInfo> {
@@ -24,5 +32,95 @@ struct InternalController: Sendable {
                 schoolID: account.schoolID, active: account.active
             )
         )
+    }
+
+    @Sendable func lesson(_ request: Request, context: AppRequestContext) async throws -> InternalMessage<LessonInfo> {
+        try context.requireServiceCaller()
+        let id = try context.parameters.uuid("id")
+        let rows = try await database.query(
+            "SELECT l.course_id, l.teacher_id, l.title, lower(l.during), upper(l.during), l.state FROM scheduling.lessons l WHERE l.id = \(id)",
+            idempotent: true,
+            logger: context.logger
+        )
+        guard let row = rows.first else { throw Problem.notFound("No lesson has id \(id.lowercased).") }
+        let (course, teacher, title, startsAt, endsAt, state) = try row.decode((UUID, UUID, String, Date, Date, String).self)
+        return InternalMessage(LessonInfo(id: id, courseID: course, teacherID: teacher, title: title, startsAt: startsAt, endsAt: endsAt, state: state))
+    }
+
+    /// One round trip: the lesson's state, the student's standing and enrolment, and where
+    /// they are.
+    @Sendable func viewing(_ request: Request, context: AppRequestContext) async throws -> InternalMessage<ViewingPermission> {
+        try context.requireServiceCaller()
+        let lessonID = try context.parameters.uuid("id")
+        let studentID = try context.parameters.uuid("student_id")
+        let rows = try await database.query(
+            """
+            SELECT l.state, u.id IS NOT NULL AND u.active AND u.role = 'student', u.class_id, s.region,
+                   EXISTS (SELECT 1 FROM scheduling.course_classes cc WHERE cc.course_id = l.course_id AND cc.class_id = u.class_id)
+                   OR EXISTS (SELECT 1 FROM scheduling.course_students cs WHERE cs.course_id = l.course_id AND cs.student_id = u.id)
+            FROM scheduling.lessons l
+            LEFT JOIN scheduling.users u ON u.id = \(studentID)
+            LEFT JOIN scheduling.schools s ON s.id = u.school_id
+            WHERE l.id = \(lessonID)
+            """,
+            idempotent: true,
+            logger: context.logger
+        )
+        guard let row = rows.first else { throw Problem.notFound("No lesson has id \(lessonID.lowercased).") }
+        let (state, active, classID, region, enrolled) = try row.decode((String, Bool?, UUID?, String?, Bool?).self)
+        let reason: String? =
+            if active != true { "inactive" }
+            else if enrolled != true { "not_enrolled" }
+            else if state == "cancelled" { "cancelled" }
+            else { nil }
+        return InternalMessage(
+            ViewingPermission(lessonID: lessonID, studentID: studentID, allowed: reason == nil, reason: reason, classID: classID, region: region)
+        )
+    }
+
+    /// Students expected per scheduled lesson overlapping `[from, to)`, by the region of their
+    /// school; a student enrolled both by class and by name counts once.
+    @Sendable func audience(_ request: Request, context: AppRequestContext) async throws -> InternalMessage<ExpectedAudience> {
+        try context.requireServiceCaller()
+        let query = request.uri.queryParameters
+        guard let from = query["from"].flatMap({ RFC3339.parse(String($0)) }), let to = query["to"].flatMap({ RFC3339.parse(String($0)) }),
+            to > from, to.timeIntervalSince(from) <= Self.longestAudienceWindow
+        else {
+            throw Problem.invalid(field: "from", "from and to must be RFC 3339 times, from before to, at most 8 days apart")
+        }
+        let rows = try await database.query(
+            """
+            WITH window_lessons AS (
+                SELECT l.id, l.course_id, lower(l.during) AS starts_at, upper(l.during) AS ends_at
+                FROM scheduling.lessons l WHERE l.state = 'scheduled' AND l.during && tstzrange(\(from), \(to))
+            ), audience AS (
+                SELECT w.id, u.id AS student FROM window_lessons w
+                JOIN scheduling.course_classes cc ON cc.course_id = w.course_id
+                JOIN scheduling.users u ON u.class_id = cc.class_id AND u.role = 'student' AND u.active
+                UNION
+                SELECT w.id, u.id FROM window_lessons w
+                JOIN scheduling.course_students cs ON cs.course_id = w.course_id
+                JOIN scheduling.users u ON u.id = cs.student_id AND u.active
+            )
+            SELECT w.id, w.starts_at, w.ends_at, s.region, count(*)::int8
+            FROM audience a JOIN window_lessons w ON w.id = a.id
+            JOIN scheduling.users u ON u.id = a.student JOIN scheduling.schools s ON s.id = u.school_id
+            GROUP BY w.id, w.starts_at, w.ends_at, s.region
+            ORDER BY w.starts_at, w.id, s.region
+            """,
+            idempotent: true,
+            logger: context.logger
+        )
+        var lessons: [ExpectedAudience.LessonAudience] = []
+        for row in rows {
+            let (id, startsAt, endsAt, region, students) = try row.decode((UUID, Date, Date, String, Int64).self)
+            let count = ExpectedAudience.RegionCount(region: region, students: Int(students))
+            if lessons.last?.lessonID == id {
+                lessons[lessons.count - 1].regions.append(count)
+            } else {
+                lessons.append(.init(lessonID: id, startsAt: startsAt, endsAt: endsAt, regions: [count]))
+            }
+        }
+        return InternalMessage(ExpectedAudience(from: from, to: to, lessons: lessons))
     }
 }
