@@ -103,6 +103,8 @@ public struct PlatformRunner {
             environment["CLOUDCLASS_SIGNING_KEY"] = nil
             environment["CLOUDCLASS_SERVICE_TOKEN_FILE"] = secrets.serviceTokenFile
             environment["CLOUDCLASS_SERVICE_TOKEN"] = nil
+            // Calendar URLs point at the gateway users reach.
+            environment["CLOUDCLASS_PUBLIC_URL"] = environment["CLOUDCLASS_PUBLIC_URL"] ?? "http://127.0.0.1:\(options.gatewayPort)"
             let schedulingBase = URL(string: environment[ServiceName.scheduling.urlVariable]!)!
             let scheduling = try await supervisor.start(
                 ChildSpec(

@@ -22,6 +22,7 @@ public enum DemoData {
         ("admin", "Demo Administrator", "admin", nil),
         ("teacher", "Li Wei (demo teacher)", "teacher", "wh-no1"),
         ("student", "Wang Fang (demo student)", "student", "wh-no1"),
+        ("teacher2", "Zhang Min (demo teacher)", "teacher", "wh-no1"),
     ]
 
     /// Demo pupils `pupil001`…`pupil200` (password as above) of the first demo school, so a
@@ -62,5 +63,6 @@ public enum DemoData {
                 logger: logger
             )
         }
+        try await DemoTimetable.seed(on: database, logger: logger)
     }
 }

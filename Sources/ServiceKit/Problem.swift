@@ -4,8 +4,8 @@ import Hummingbird
 
 /// An RFC 9457 problem: every error a CloudClass service answers has this shape.
 public struct Problem: Error, HTTPResponseError, Sendable {
-    /// One invalid field of a request body or query; `row` numbers the line of an uploaded
-    /// file it is in (1 is the first line after the header).
+    /// One invalid field of a request body or query; `row` is the spreadsheet row of an uploaded
+    /// file it is in (the header is row 1).
     public struct FieldError: Codable, Sendable, Equatable {
         public var row: Int?
         public var field: String

@@ -73,7 +73,7 @@ struct Bookings: Sendable {
 
     /// Inserts the lessons of `course` with a seat for every enrolled class, on the caller's
     /// transaction. Throws `Refused` when a teacher or class is busy.
-    func insert(
+    static func insert(
         _ slots: [Slot], course: UUID, teacher: UUID, title: String, series: UUID?,
         on connection: PostgresConnection, logger: Logger
     ) async throws {

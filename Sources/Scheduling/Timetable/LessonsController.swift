@@ -66,7 +66,7 @@ struct LessonsController: Sendable {
         let slot = Slot(starts: body.starts_at, ends: body.ends_at)
         return try await bookings.attempt(what: "This lesson") {
             try await idempotency.run(request, body: raw, caller: identity.userID, logger: context.logger) { connection in
-                try await bookings.insert([slot], course: body.course_id, teacher: teacher, title: title, series: nil, on: connection, logger: context.logger)
+                try await Bookings.insert([slot], course: body.course_id, teacher: teacher, title: title, series: nil, on: connection, logger: context.logger)
                 let lesson = Lesson(id: slot.id, courseID: body.course_id, seriesID: nil, teacherID: teacher, title: title, startsAt: slot.starts, endsAt: slot.ends, state: "scheduled")
                 return try Idempotency.answer(.created, lesson)
             }
@@ -103,7 +103,7 @@ struct LessonsController: Sendable {
                     """,
                     logger: context.logger
                 )
-                try await bookings.insert(slots, course: body.course_id, teacher: teacher, title: title, series: seriesID, on: connection, logger: context.logger)
+                try await Bookings.insert(slots, course: body.course_id, teacher: teacher, title: title, series: seriesID, on: connection, logger: context.logger)
                 let lessons = slots.map {
                     Lesson(id: $0.id, courseID: body.course_id, seriesID: seriesID, teacherID: teacher, title: title, startsAt: $0.starts, endsAt: $0.ends, state: "scheduled")
                 }
