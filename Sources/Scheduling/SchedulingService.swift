@@ -82,7 +82,7 @@ public struct SchedulingService: Sendable {
         Application(
             router: routes().router,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "cloudclass-scheduling"),
-            services: [database.client],
+            services: [database.client, IdempotencyPurge(idempotency: Idempotency(database: database), logger: logger)],
             onServerRunning: onServerRunning,
             logger: logger
         )

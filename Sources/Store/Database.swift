@@ -48,12 +48,17 @@ public final class Database: Sendable {
     /// Runs `work`, and again after a transient failure, until the retry budget is spent.
     /// Only for work that may safely happen twice: reads, and writes whose repetition is harmless.
     public func retrying<T>(logger: Logger, _ work: () async throws -> T) async throws -> T {
+        try await retrying(logger: logger, only: { true }, work)
+    }
+
+    /// As above, retrying only while `only()` says a retry is still safe.
+    func retrying<T>(logger: Logger, only isSafe: () -> Bool, _ work: () async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + retryPolicy.budget
         var delay = retryPolicy.firstDelay
         while true {
             do {
                 return try await work()
-            } catch where error.isTransientDatabaseFailure && ContinuousClock.now + delay < deadline {
+            } catch where error.isTransientDatabaseFailure && isSafe() && ContinuousClock.now + delay < deadline {
                 logger.warning("database unavailable; retrying", metadata: ["error": "\(String(reflecting: error))", "delay": "\(delay)"])
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, retryPolicy.maximumDelay)
@@ -68,16 +73,23 @@ public final class Database: Sendable {
         return try await retrying(logger: logger) { try await transaction(logger: logger, body) }
     }
 
+    /// Until BEGIN has gone through nothing was sent, so a transient failure up to there (no
+    /// connection to be had, a connection dying as it opens) is retried even for work that must
+    /// not run twice.
     private func transaction<T>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
-            do {
-                let result = try await body(connection)
-                try await connection.query("COMMIT", logger: logger)
-                return result
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
+        var began = false
+        return try await retrying(logger: logger, only: { !began }) {
+            try await withConnection { connection in
+                try await connection.query("BEGIN", logger: logger)
+                began = true
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT", logger: logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
             }
         }
     }

@@ -60,7 +60,7 @@ import Testing
                     // Every series holds Wednesdays at 10:00 plus one other day: all overlap.
                     #"{"course_id":"\#(maths)","title":"S\#(index)","weekdays":[3,\#(index % 2 == 0 ? 1 : 5)],"start_time":"10:00","duration_minutes":45,"first_date":"\#(first)","last_date":"\#(last)","timezone":"Asia/Shanghai"}"#
                 })
-            #expect(statuses(results) == [201: 1, 409: Self.parallel - 1])
+            #expect(statuses(results) == [201: 1, 409: Self.parallel - 1], "\(results.filter { $0.status == 503 }.map { String(decoding: $0.body, as: UTF8.self) }.first ?? "")")
             #expect(try await f.app.scalar("SELECT count(DISTINCT series_id) FROM scheduling.lessons", as: Int64.self) == 1)
         }
     }

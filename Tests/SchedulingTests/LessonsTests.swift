@@ -193,6 +193,49 @@ extension TestClientProtocol {
     }
 }
 
+extension LessonsTests {
+    @Test func movingTheRestOfASeriesShiftsEveryLaterLessonOrNoneWithEveryConflict() async throws {
+        let f = try await F.make()
+        try await f.app.test { client async throws in
+            let teach = try await client.token("teach")
+            let maths = try await client.course(teach, classes: [f.classA])
+            let firstDay = String(F.at(day: 1, 0).prefix(10))
+            let weekday = LocalWeekday.of(F.at(day: 1, 0))
+            let series = try await client.json(
+                .post, "/api/v1/lesson-series",
+                body: #"{"course_id":"\#(maths)","title":"Weekly","weekdays":[\#(weekday)],"start_time":"10:00","duration_minutes":45,"first_date":"\#(firstDay)","last_date":"\#(F.at(day: 22, 0).prefix(10))","timezone":"Asia/Shanghai"}"#,
+                token: teach
+            ).decode(SeriesBody.self)
+            #expect(series.lessons.count == 4)
+            let second = series.lessons[1]
+            // A lesson of another course sits where the fourth would move to.
+            let english = try await client.course(teach, title: "English")
+            let fourthMoved = series.lessons[3].starts_at.addingTimeInterval(86_400 + 3600)
+            let blocker = try await client.book(teach, course: english, F.RFC3339String(fourthMoved), F.RFC3339String(fourthMoved.addingTimeInterval(1800)))
+                .decode(LessonBody.self)
+            let newStart = second.starts_at.addingTimeInterval(86_400 + 3600)
+            let body = #"{"starts_at":"\#(F.RFC3339String(newStart))","ends_at":"\#(F.RFC3339String(newStart.addingTimeInterval(3600)))"}"#
+            let refused = try await client.json(.patch, "/api/v1/lessons/\(second.id)?rest_of_series=true", body: body, token: teach)
+            #expect(refused.status == .conflict)
+            #expect(try refused.decode(ConflictProblem.self).conflicts.map(\.lesson_id) == [blocker.id])
+            let unchanged = try await client.json(.get, "/api/v1/lessons/\(series.lessons[2].id)", token: teach).decode(LessonBody.self)
+            #expect(unchanged.starts_at == series.lessons[2].starts_at, "nothing moved")
+
+            _ = try await client.json(.post, "/api/v1/lessons/\(blocker.id)/cancel", token: teach)
+            let moved = try await client.json(.patch, "/api/v1/lessons/\(second.id)?rest_of_series=true", body: body, token: teach)
+            #expect(moved.status == .ok)
+            struct Moved: Decodable { var lessons: [LessonBody] }
+            let lessons = try moved.decode(Moved.self).lessons
+            #expect(lessons.map(\.id) == series.lessons.dropFirst().map(\.id))
+            #expect(zip(lessons, series.lessons.dropFirst()).allSatisfy {
+                $0.starts_at == $1.starts_at.addingTimeInterval(86_400 + 3600) && $0.ends_at == $0.starts_at.addingTimeInterval(3600)
+            })
+            let first = try await client.json(.get, "/api/v1/lessons/\(series.lessons[0].id)", token: teach).decode(LessonBody.self)
+            #expect(first.starts_at == series.lessons[0].starts_at, "earlier lessons stay")
+        }
+    }
+}
+
 enum LocalWeekday {
     /// The ISO weekday of an RFC 3339 UTC time.
     static func of(_ text: String) -> Int {

@@ -6,10 +6,6 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 @Suite struct ShutdownTests {
     @Test func gracefulShutdownFinishesARequestInFlight() async throws {
         // bcrypt cost 14 makes a login take most of a second: long enough to shut down
@@ -25,17 +21,17 @@ import FoundationNetworking
         var iterator = ports.makeAsyncIterator()
         let port = try #require(await iterator.next())
 
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/auth/login")!)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(#"{"username":"late.pupil","password":"\#(TestApp.password)"}"#.utf8)
-        let login = Task { try await URLSession.shared.data(for: request) }
+        let login = Task {
+            try await ConcurrentRequests(port: port).post("/api/v1/auth/login", count: 1, headers: { _ in [:] }) { _ in
+                #"{"username":"late.pupil","password":"\#(TestApp.password)"}"#
+            }[0]
+        }
         try await Task.sleep(for: .milliseconds(300))
         await group.triggerGracefulShutdown()
 
-        let (body, response) = try await login.value
-        #expect((response as? HTTPURLResponse)?.statusCode == 200)
-        #expect(String(decoding: body, as: UTF8.self).contains("refresh_token"))
+        let answer = try await login.value
+        #expect(answer.status == 200)
+        #expect(String(decoding: answer.body, as: UTF8.self).contains("refresh_token"))
         try await running.value
     }
 }

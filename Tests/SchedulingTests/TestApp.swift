@@ -1,7 +1,5 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Hummingbird
 import Hummingbird
 import HummingbirdTesting
@@ -178,7 +176,8 @@ extension TestResponse {
 }
 
 /// Real concurrent HTTP requests to a live test server: HummingbirdTesting's live client sends
-/// its requests one after another over one connection.
+/// its requests one after another over one connection. (AsyncHTTPClient rather than URLSession,
+/// whose Linux implementation has hung this suite under load.)
 struct ConcurrentRequests {
     let port: Int
 
@@ -187,35 +186,45 @@ struct ConcurrentRequests {
         self.port = port
     }
 
+    init(port: Int) {
+        self.port = port
+    }
+
     /// Sends `count` POSTs of `body(i)` to `path` at once; returns each status and Retry-After.
     func post(_ path: String, count: Int, body: @escaping @Sendable (Int) -> String) async throws -> [(status: Int, retryAfter: String?)] {
         try await post(path, count: count, headers: { _ in [:] }, body: body).map { ($0.status, $0.retryAfter) }
     }
 
-    /// Sends `count` POSTs at once with per-request headers; returns each status, Retry-After
-    /// and body.
+    /// Sends `count` POSTs at once, each over its own connection, with per-request headers;
+    /// returns each status, Retry-After and body.
     func post(
         _ path: String, count: Int, headers: @escaping @Sendable (Int) -> [String: String], body: @escaping @Sendable (Int) -> String
     ) async throws -> [(status: Int, retryAfter: String?, body: Data)] {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = count
-        let session = URLSession(configuration: configuration)
-        defer { session.finishTasksAndInvalidate() }
-        let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
-        return try await withThrowingTaskGroup(of: (Int, String?, Data).self) { group in
-            for index in 0..<count {
-                group.addTask {
-                    var request = URLRequest(url: url)
-                    request.httpMethod = "POST"
-                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                    for (name, value) in headers(index) { request.setValue(value, forHTTPHeaderField: name) }
-                    request.httpBody = Data(body(index).utf8)
-                    let (data, response) = try await session.data(for: request)
-                    let http = response as! HTTPURLResponse
-                    return (http.statusCode, http.value(forHTTPHeaderField: "Retry-After"), data)
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(5), concurrentHTTP1ConnectionsPerHostSoftLimit: max(count, 1))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let url = "http://127.0.0.1:\(port)\(path)"
+        do {
+            let results = try await withThrowingTaskGroup(of: (Int, String?, Data).self) { group in
+                for index in 0..<count {
+                    group.addTask {
+                        var request = HTTPClientRequest(url: url)
+                        request.method = .POST
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        for (name, value) in headers(index) { request.headers.add(name: name, value: value) }
+                        request.body = .bytes(ByteBuffer(string: body(index)))
+                        let response = try await http.execute(request, timeout: .seconds(60))
+                        let data = Data(buffer: try await response.body.collect(upTo: 16 << 20))
+                        return (Int(response.status.code), response.headers.first(name: "Retry-After"), data)
+                    }
                 }
+                return try await group.reduce(into: []) { $0.append((status: $1.0, retryAfter: $1.1, body: $1.2)) }
             }
-            return try await group.reduce(into: []) { $0.append((status: $1.0, retryAfter: $1.1, body: $1.2)) }
+            try await http.shutdown()
+            return results
+        } catch {
+            try? await http.shutdown()
+            throw error
         }
     }
 }

@@ -88,25 +88,35 @@ struct InternalController: Sendable {
         else {
             throw Problem.invalid(field: "from", "from and to must be RFC 3339 times, from before to, at most 8 days apart")
         }
+        // Pupils come by class (counted per class once, not pupil by pupil) or by name; one
+        // enrolled by name whose class is enrolled too is already counted with the class.
+        let earliest = from.addingTimeInterval(-LessonRules.longest)
         let rows = try await database.query(
             """
             WITH window_lessons AS (
                 SELECT l.id, l.course_id, lower(l.during) AS starts_at, upper(l.during) AS ends_at
-                FROM scheduling.lessons l WHERE l.state = 'scheduled' AND l.during && tstzrange(\(from), \(to))
-            ), audience AS (
-                SELECT w.id, u.id AS student FROM window_lessons w
-                JOIN scheduling.course_classes cc ON cc.course_id = w.course_id
-                JOIN scheduling.users u ON u.class_id = cc.class_id AND u.role = 'student' AND u.active
-                UNION
-                SELECT w.id, u.id FROM window_lessons w
-                JOIN scheduling.course_students cs ON cs.course_id = w.course_id
-                JOIN scheduling.users u ON u.id = cs.student_id AND u.active
+                FROM scheduling.lessons l
+                WHERE l.state = 'scheduled' AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest)
+            ), classes AS (
+                SELECT DISTINCT cc.class_id FROM window_lessons w JOIN scheduling.course_classes cc ON cc.course_id = w.course_id
+            ), class_sizes AS (
+                SELECT u.class_id, count(*) AS students FROM scheduling.users u JOIN classes c ON c.class_id = u.class_id
+                WHERE u.role = 'student' AND u.active GROUP BY u.class_id
+            ), counted AS (
+                SELECT w.id, s.region, z.students
+                FROM window_lessons w JOIN scheduling.course_classes cc ON cc.course_id = w.course_id
+                JOIN class_sizes z ON z.class_id = cc.class_id
+                JOIN scheduling.classes k ON k.id = cc.class_id JOIN scheduling.schools s ON s.id = k.school_id
+                UNION ALL
+                SELECT w.id, s.region, 1
+                FROM window_lessons w JOIN scheduling.course_students cs ON cs.course_id = w.course_id
+                JOIN scheduling.users u ON u.id = cs.student_id AND u.active JOIN scheduling.schools s ON s.id = u.school_id
+                WHERE NOT EXISTS (SELECT 1 FROM scheduling.course_classes cc WHERE cc.course_id = w.course_id AND cc.class_id = u.class_id)
             )
-            SELECT w.id, w.starts_at, w.ends_at, s.region, count(*)::int8
-            FROM audience a JOIN window_lessons w ON w.id = a.id
-            JOIN scheduling.users u ON u.id = a.student JOIN scheduling.schools s ON s.id = u.school_id
-            GROUP BY w.id, w.starts_at, w.ends_at, s.region
-            ORDER BY w.starts_at, w.id, s.region
+            SELECT w.id, w.starts_at, w.ends_at, c.region, sum(c.students)::int8
+            FROM counted c JOIN window_lessons w ON w.id = c.id
+            GROUP BY w.id, w.starts_at, w.ends_at, c.region
+            ORDER BY w.starts_at, w.id, c.region
             """,
             idempotent: true,
             logger: context.logger

@@ -100,18 +100,37 @@ struct Bookings: Sendable {
         }
     }
 
-    /// Moves a scheduled lesson and its classes' seats, on the caller's transaction.
-    func move(_ lesson: UUID, to slot: Slot, title: String, on connection: PostgresConnection, logger: Logger) async throws {
+    /// Moves scheduled lessons (each slot's id names its lesson) and their classes' seats, on the
+    /// caller's transaction. A lesson may move into the slot the next one leaves (a series
+    /// shifted by a week), so the lessons first step out of the constraints — marked cancelled,
+    /// seats removed — and then all step back in at their new times. Throws `Refused` when a
+    /// teacher or class is busy there. (Deferrable constraints would do it too, but make
+    /// concurrent bookings deadlock instead of wait: measured.)
+    static func move(_ slots: [Slot], title: String?, on connection: PostgresConnection, logger: Logger) async throws {
+        let ids = slots.map(\.id)
+        let starts = slots.map(\.starts)
+        let ends = slots.map(\.ends)
         do {
+            try await connection.query("UPDATE scheduling.lessons SET state = 'cancelled' WHERE id = ANY(\(ids)::uuid[])", logger: logger)
+            let seats = try await connection.query(
+                "DELETE FROM scheduling.class_bookings WHERE lesson_id = ANY(\(ids)::uuid[]) RETURNING lesson_id, class_id",
+                logger: logger
+            ).collect().map { try $0.decode((UUID, UUID).self) }
             try await connection.query(
                 """
-                UPDATE scheduling.lessons SET during = tstzrange(\(slot.starts), \(slot.ends)), title = \(title), updated_at = now()
-                WHERE id = \(lesson)
+                UPDATE scheduling.lessons l SET during = tstzrange(t.s, t.e), state = 'scheduled', title = coalesce(\(title), l.title), updated_at = now()
+                FROM unnest(\(ids)::uuid[], \(starts)::timestamptz[], \(ends)::timestamptz[]) AS t(id, s, e)
+                WHERE l.id = t.id
                 """,
                 logger: logger
             )
             try await connection.query(
-                "UPDATE scheduling.class_bookings SET during = tstzrange(\(slot.starts), \(slot.ends)) WHERE lesson_id = \(lesson)",
+                """
+                INSERT INTO scheduling.class_bookings (lesson_id, class_id, during)
+                SELECT t.lesson_id, t.class_id, l.during
+                FROM unnest(\(seats.map(\.0))::uuid[], \(seats.map(\.1))::uuid[]) AS t(lesson_id, class_id)
+                JOIN scheduling.lessons l ON l.id = t.lesson_id
+                """,
                 logger: logger
             )
         } catch where error.isExclusionViolation {

@@ -43,7 +43,8 @@ struct LessonsController: Sendable {
         var ends_at: Date?
     }
 
-    struct Cancelled: ResponseEncodable {
+    /// The lessons an operation on several lessons of a series touched.
+    struct LessonList: ResponseEncodable {
         var lessons: [Lesson]
     }
 
@@ -156,36 +157,77 @@ struct LessonsController: Sendable {
         return lesson
     }
 
-    @Sendable func reschedule(_ request: Request, context: AppRequestContext) async throws -> Lesson {
+    /// Moves a lesson; with `rest_of_series=true` also every later lesson of its series, by the
+    /// same shift of local date and time in the series' zone (DST-safe), all or none.
+    @Sendable func reschedule(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireRole(.teacher, .admin)
         let current = try await lesson(context.parameters.uuid("id"), logger: context.logger)
         let change = try await request.decodeJSON(as: LessonChange.self, context: context)
         let course = try await courses.owned(UUID(uuidString: current.course_id)!, by: identity, logger: context.logger)
-        let title = (change.title ?? current.title).trimmingCharacters(in: .whitespacesAndNewlines)
+        let title = change.title.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         let startsAt = change.starts_at ?? current.starts_at
         let endsAt = change.ends_at ?? current.ends_at
-        let errors = LessonRules.check(title: title) + LessonRules.check(startsAt: startsAt, endsAt: endsAt)
+        let errors = LessonRules.check(title: title ?? current.title) + LessonRules.check(startsAt: startsAt, endsAt: endsAt)
         guard errors.isEmpty else { throw Problem.invalid(errors) }
         guard current.state == "scheduled" else { throw Problem.conflict("A cancelled lesson cannot be moved; book a new one.") }
         guard current.starts_at > Date() || startsAt == current.starts_at else {
             throw Problem.conflict("This lesson has already started; only its end and title can change.")
         }
-        let id = UUID(uuidString: current.id)!
+        let moved = Slot(id: UUID(uuidString: current.id)!, starts: startsAt, ends: endsAt)
+        let restOfSeries = request.uri.queryParameters["rest_of_series"].map { $0 == "true" || $0 == "1" } ?? false
+        var slots = [moved]
+        if restOfSeries, let series = current.series_id.flatMap(UUID.init(uuidString:)) {
+            slots = try await shiftedRest(of: series, from: current, to: moved, logger: context.logger)
+        }
         let teacher = UUID(uuidString: course.teacher_id)!
-        let slot = Slot(id: id, starts: startsAt, ends: endsAt)
-        try await bookings.attempt(what: "The new time") {
+        try await bookings.attempt(what: slots.count == 1 ? "The new time" : "The new times") {
             try await database.withTransaction(logger: context.logger) { connection in
-                try await bookings.move(id, to: slot, title: title, on: connection, logger: context.logger)
+                try await Bookings.move(slots, title: title, on: connection, logger: context.logger)
             }
         } report: {
-            try await bookings.conflicts([slot], course: UUID(uuidString: course.id)!, teacher: teacher, ignoring: [id], logger: context.logger)
+            try await bookings.conflicts(slots, course: UUID(uuidString: course.id)!, teacher: teacher, ignoring: slots.map(\.id), logger: context.logger)
         }
-        return try await lesson(id, logger: context.logger)
+        if slots.count == 1 && !restOfSeries {
+            return try await lesson(moved.id, logger: context.logger).response(from: request, context: context)
+        }
+        let rows = try await database.query(
+            "SELECT \(unescaped: Lesson.columns) FROM scheduling.lessons l WHERE l.id = ANY(\(slots.map(\.id))::uuid[]) ORDER BY lower(l.during)",
+            idempotent: true,
+            logger: context.logger
+        )
+        return try LessonList(lessons: rows.map(Lesson.init(row:))).response(from: request, context: context)
+    }
+
+    /// The lesson's new slot and, for each later scheduled lesson of the series, its own date
+    /// shifted by as many days as the lesson's, at the lesson's new local time.
+    private func shiftedRest(of series: UUID, from current: Lesson, to moved: Slot, logger: Logger) async throws -> [Slot] {
+        let rows = try await database.query(
+            """
+            SELECT l.id, lower(l.during), s.timezone FROM scheduling.lessons l JOIN scheduling.lesson_series s ON s.id = l.series_id
+            WHERE l.series_id = \(series) AND l.state = 'scheduled' AND lower(l.during) > \(current.starts_at)
+            ORDER BY lower(l.during)
+            """,
+            idempotent: true,
+            logger: logger
+        )
+        var slots = [moved]
+        for row in rows {
+            let (id, startsAt, zoneName) = try row.decode((UUID, Date, String).self)
+            let zone = TimeZone(identifier: zoneName) ?? TimeZone(identifier: "UTC")!
+            let dayShift = LocalDate(moved.starts, in: zone).daysSinceEpoch - LocalDate(current.starts_at, in: zone).daysSinceEpoch
+            let day = LocalDate(startsAt, in: zone).adding(days: dayShift)
+            let starts = WeeklySeries.instant(of: day, at: LocalTime(of: moved.starts, in: zone), in: zone)
+            slots.append(Slot(id: id, starts: starts, ends: starts.addingTimeInterval(moved.ends.timeIntervalSince(moved.starts))))
+        }
+        if let last = slots.last, last.starts.timeIntervalSinceNow > LessonRules.horizon {
+            throw Problem.invalid(field: "starts_at", "the last lesson of the series would start more than 2 years ahead")
+        }
+        return slots
     }
 
     /// Cancels a lesson (and with `rest_of_series=true` every later lesson of its series),
     /// freeing the teacher's and classes' time. Cancelling twice changes nothing.
-    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Cancelled {
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> LessonList {
         let identity = try context.requireRole(.teacher, .admin)
         let current = try await lesson(context.parameters.uuid("id"), logger: context.logger)
         _ = try await courses.owned(UUID(uuidString: current.course_id)!, by: identity, logger: context.logger)
@@ -210,7 +252,7 @@ struct LessonsController: Sendable {
             return cancelled
         }
         context.logger.notice("lessons cancelled", metadata: ["lesson_id": "\(current.id)", "count": "\(rows.count)"])
-        return Cancelled(lessons: try rows.map(Lesson.init(row:)).sorted { $0.starts_at < $1.starts_at })
+        return LessonList(lessons: try rows.map(Lesson.init(row:)).sorted { $0.starts_at < $1.starts_at })
     }
 
     func lesson(_ id: UUID, logger: Logger) async throws -> Lesson {

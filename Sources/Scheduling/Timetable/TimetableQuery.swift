@@ -51,43 +51,65 @@ struct TimetableQuery: Sendable {
 
     let database: Database
 
+    static let select = """
+        SELECT l.id, l.course_id, c.title, c.subject, l.series_id, l.teacher_id, l.title, lower(l.during), upper(l.during), l.state, s.timezone
+        FROM scheduling.lessons l
+        JOIN scheduling.courses c ON c.id = l.course_id
+        LEFT JOIN scheduling.lesson_series s ON s.id = l.series_id
+        """
+    static let order = "ORDER BY lower(l.during), l.id"
+
     func lessons(
         for identity: Identity, from: Date, to: Date, filters: Filters = Filters(), after: Position? = nil, limit: Int, logger: Logger
     ) async throws -> [TimetableEntry] {
         let me = identity.userID
-        let isTeacher = identity.role == .teacher
-        let isStudent = identity.role == .student
         let afterTime = after?.startsAt ?? Date(timeIntervalSince1970: 0)
         let afterID = after?.id ?? UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
-        // One statement for every role: PostgreSQL plans it with the values bound, so the
-        // branches that do not apply fold away.
-        let rows = try await database.query(
-            """
-            SELECT l.id, l.course_id, c.title, c.subject, l.series_id, l.teacher_id, l.title, lower(l.during), upper(l.during), l.state, s.timezone
-            FROM scheduling.lessons l
-            JOIN scheduling.courses c ON c.id = l.course_id
-            LEFT JOIN scheduling.lesson_series s ON s.id = l.series_id
-            WHERE l.during && tstzrange(\(from), \(to))
-              AND (lower(l.during), l.id) > (\(afterTime), \(afterID))
-              AND (NOT \(isTeacher) OR l.teacher_id = \(me))
-              AND (NOT \(isStudent) OR l.course_id IN (
+        // A lesson overlapping the window starts at most the longest lesson before it opens: that
+        // bound lets every scope walk an index in start order.
+        let earliest = from.addingTimeInterval(-LessonRules.longest)
+        let hasFilters = filters.region != nil || filters.schoolID != nil || filters.classID != nil
+        // One statement per scope, so each is planned around its own index: a teacher's lessons
+        // by the exclusion constraint's (teacher, time) index, a pupil's by their few courses,
+        // an administrator's by start time.
+        let query: PostgresQuery =
+            switch identity.role {
+            case .teacher:
+                """
+                \(unescaped: Self.select) WHERE l.teacher_id = \(me)
+                  AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest)
+                  AND (lower(l.during), l.id) > (\(afterTime), \(afterID))
+                \(unescaped: Self.order) LIMIT \(limit)
+                """
+            case .student:
+                """
+                \(unescaped: Self.select) WHERE l.course_id IN (
                     SELECT cc.course_id FROM scheduling.course_classes cc JOIN scheduling.users u ON u.class_id = cc.class_id WHERE u.id = \(me)
-                    UNION SELECT cs.course_id FROM scheduling.course_students cs WHERE cs.student_id = \(me)))
-              AND (\(filters.classID)::uuid IS NULL OR EXISTS (
-                    SELECT 1 FROM scheduling.course_classes cc WHERE cc.course_id = l.course_id AND cc.class_id = \(filters.classID)))
-              AND (\(filters.schoolID)::uuid IS NULL OR EXISTS (
-                    SELECT 1 FROM scheduling.course_classes cc JOIN scheduling.classes k ON k.id = cc.class_id
-                    WHERE cc.course_id = l.course_id AND k.school_id = \(filters.schoolID)))
-              AND (\(filters.region)::text IS NULL OR EXISTS (
-                    SELECT 1 FROM scheduling.course_classes cc JOIN scheduling.classes k ON k.id = cc.class_id
-                    JOIN scheduling.schools sc ON sc.id = k.school_id
-                    WHERE cc.course_id = l.course_id AND sc.region = \(filters.region)))
-            ORDER BY lower(l.during), l.id
-            LIMIT \(limit)
-            """,
-            idempotent: true,
-            logger: logger
-        )
+                    UNION SELECT cs.course_id FROM scheduling.course_students cs WHERE cs.student_id = \(me))
+                  AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest)
+                  AND (lower(l.during), l.id) > (\(afterTime), \(afterID))
+                \(unescaped: Self.order) LIMIT \(limit)
+                """
+            case .admin where hasFilters:
+                """
+                \(unescaped: Self.select) WHERE l.course_id IN (
+                    SELECT cc.course_id FROM scheduling.course_classes cc
+                    JOIN scheduling.classes k ON k.id = cc.class_id JOIN scheduling.schools sc ON sc.id = k.school_id
+                    WHERE (\(filters.classID)::uuid IS NULL OR k.id = \(filters.classID))
+                      AND (\(filters.schoolID)::uuid IS NULL OR k.school_id = \(filters.schoolID))
+                      AND (\(filters.region)::text IS NULL OR sc.region = \(filters.region)))
+                  AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest)
+                  AND (lower(l.during), l.id) > (\(afterTime), \(afterID))
+                \(unescaped: Self.order) LIMIT \(limit)
+                """
+            case .admin:
+                """
+                \(unescaped: Self.select) WHERE l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest)
+                  AND (lower(l.during), l.id) > (\(afterTime), \(afterID))
+                \(unescaped: Self.order) LIMIT \(limit)
+                """
+            }
+        let rows = try await database.query(query, idempotent: true, logger: logger)
         return try rows.map { row in
             let (id, course, courseTitle, subject, series, teacher, title, startsAt, endsAt, state, zone) = try row.decode(
                 (UUID, UUID, String, String, UUID?, UUID, String, Date, Date, String, String?).self

@@ -112,6 +112,12 @@ struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible {
 struct LocalTime: Sendable, Equatable {
     var secondsIntoDay: Int
 
+    /// The wall-clock time of `instant` in `zone`.
+    init(of instant: Date, in zone: TimeZone) {
+        let local = Int(instant.timeIntervalSince1970.rounded(.down)) + zone.secondsFromGMT(for: instant)
+        secondsIntoDay = ((local % 86_400) + 86_400) % 86_400
+    }
+
     init?(_ text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
         guard (2...3).contains(parts.count), text.count == parts.count * 3 - 1, parts.allSatisfy({ $0 != nil }) else { return nil }
