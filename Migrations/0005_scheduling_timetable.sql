@@ -71,6 +71,8 @@ CREATE INDEX lessons_series ON scheduling.lessons (series_id);
 -- Timetables read lessons in start order: a window's lessons start at most 6 hours (the longest
 -- lesson) before it opens, so this index bounds every timetable scan.
 CREATE INDEX lessons_start ON scheduling.lessons ((lower(during)), id);
+-- A teacher's timetable (the exclusion constraint's GiST index answers "overlaps", not "in order").
+CREATE INDEX lessons_teacher_start ON scheduling.lessons (teacher_id, (lower(during)));
 
 -- A class's seat in a scheduled lesson: one row per (lesson, enrolled class), written with the
 -- lesson, or when a class is enrolled into a course that has lessons ahead; deleted when the

@@ -136,6 +136,10 @@ def percentiles(samples):
 
 
 def national_lessons():
+    # A rerun starts from the filled week: earlier runs' national lessons are cancelled.
+    psql("DELETE FROM scheduling.class_bookings WHERE lesson_id IN (SELECT l.id FROM scheduling.lessons l "
+         "JOIN scheduling.courses c ON c.id = l.course_id WHERE c.title = 'National lecture')")
+    psql("UPDATE scheduling.lessons SET state = 'cancelled' WHERE course_id IN (SELECT id FROM scheduling.courses WHERE title = 'National lecture')")
     admin = login("admin")
     teacher_id = psql("SELECT id FROM scheduling.users WHERE username = 'bench-national'")
     status, text, _ = call("POST", "/api/v1/courses", {"title": "National lecture", "subject": "science", "grade": 8, "teacher_id": teacher_id}, token=admin)
@@ -165,20 +169,23 @@ def national_lessons():
         clashes.append(seconds)
     conflicts = len(json.loads(text)["conflicts"])
     print(f"  the same in a taken slot: 409 listing {conflicts:,} conflicts, 3 tries: {percentiles(clashes)}, body {len(text) / 1e6:.1f} MB")
-    # What the bandwidth service's forecast asks: the audience of every lesson on that Saturday, by region.
-    token = open(os.path.join(DATA, "secrets", "service-token")).read().strip()
-    saturday = week_start + datetime.timedelta(days=5)
-    path = "/internal/v1/audience?from=" + urllib.parse.quote(saturday.isoformat()) + "&to=" + urllib.parse.quote((saturday + datetime.timedelta(days=1)).isoformat())
-    samples = []
-    for _ in range(5):
-        request = urllib.request.Request(SCHEDULING + path, headers={"Authorization": "Bearer " + token})
-        started = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=120) as response:
-            audience = json.loads(response.read())
-        samples.append(time.perf_counter() - started)
-    students = sum(r["students"] for lesson in audience["lessons"] for r in lesson["regions"])
-    print(f"  internal audience of that day ({len(audience['lessons'])} lesson, {students:,} pupils in "
-          f"{len(audience['lessons'][0]['regions'])} regions), 5 calls: {percentiles(samples)}")
+    # What the bandwidth service's forecast asks: the audience of the lessons in a window, by region.
+    def audience(day, label):
+        token = open(os.path.join(DATA, "secrets", "service-token")).read().strip()
+        path = "/internal/v1/audience?from=" + urllib.parse.quote(day.isoformat()) + "&to=" + urllib.parse.quote((day + datetime.timedelta(days=1)).isoformat())
+        samples = []
+        for _ in range(5):
+            request = urllib.request.Request(SCHEDULING + path, headers={"Authorization": "Bearer " + token})
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=120) as response:
+                answer = json.loads(response.read())
+            samples.append(time.perf_counter() - started)
+        students = sum(r["students"] for lesson in answer["lessons"] for r in lesson["regions"])
+        regions = len({r["region"] for lesson in answer["lessons"] for r in lesson["regions"]})
+        print(f"  internal audience of {label} ({len(answer['lessons']):,} lessons, {students:,} pupil seats in {regions} regions), "
+              f"5 calls: {percentiles(samples)}")
+    audience(week_start.replace(hour=0) + datetime.timedelta(days=5), "the national lesson's Saturday")
+    audience(week_start.replace(hour=0), "a full school day")
 
 
 def week(username, label):

@@ -266,7 +266,7 @@ public struct PlatformRunner {
             "            -d '{\"username\":\"admin\",\"password\":\"\(DemoData.password)\"}'",
         ]
         if options.demo {
-            lines.append("  demo accounts (demo only): admin, teacher, student; password \"\(DemoData.password)\"")
+            lines.append("  demo accounts (demo only): admin, teacher, teacher2, student, pupil001…pupil200; password \"\(DemoData.password)\"")
         }
         lines.append("  logs: \(options.dataFolder)/logs; Ctrl-C stops everything")
         lines.append("")

@@ -88,6 +88,30 @@ public struct DatabaseSettings: Sendable, Equatable {
         return configuration
     }
 
+    /// The settings for one connection of its own (no pool).
+    public var connectionConfiguration: PostgresConnection.Configuration {
+        switch endpoint {
+        case .tcp(let host, let port):
+            return .init(host: host, port: port, username: username, password: password, database: database, tls: .disable)
+        case .unixSocket(let path):
+            return .init(unixSocketPath: path, username: username, password: password, database: database)
+        }
+    }
+
+    /// Runs `body` on a connection of its own, closed afterwards: for one-off administrative work
+    /// (a pool's background machinery is not worth starting for a statement or two).
+    public func withConnection<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await PostgresConnection.connect(configuration: connectionConfiguration, id: 1, logger: logger)
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
     public func with(database: String) -> DatabaseSettings {
         var copy = self
         copy.database = database

@@ -79,14 +79,14 @@ struct TestApp {
     }
 
     func execute(_ query: PostgresQuery) async throws {
-        try await database.withClient(logger: Logger(label: "test.db")) { client in
-            try await client.query(query, logger: Logger(label: "test.db"))
+        try await database.withConnection(logger: Logger(label: "test.db")) { connection in
+            try await connection.query(query, logger: Logger(label: "test.db"))
         }
     }
 
     func scalar<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> T {
-        try await database.withClient(logger: Logger(label: "test.db")) { client in
-            for try await value in try await client.query(query, logger: Logger(label: "test.db")).decode(T.self) {
+        try await database.withConnection(logger: Logger(label: "test.db")) { connection in
+            for try await value in try await connection.query(query, logger: Logger(label: "test.db")).decode(T.self) {
                 return value
             }
             fatalError("query returned no row")

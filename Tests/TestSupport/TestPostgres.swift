@@ -39,45 +39,31 @@ public actor TestPostgres {
         let server = try await server()
         counter += 1
         let name = "test_\(counter)_\(UInt32.random(in: 0...UInt32.max))"
-        try await Self.createDatabase(name, from: migrated ? Self.template : "template0", using: adminClient(), logger: logger)
+        try await Self.createDatabase(name, from: migrated ? Self.template : "template0", on: server, logger: logger)
         var settings = server.with(database: name)
         settings.maximumConnections = 8
         return settings
     }
 
-    static func createDatabase(_ name: String, from template: String, using client: PostgresClient, logger: Logger) async throws {
-        var attempt = 0
-        while true {
-            do {
-                try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE \(template) STRATEGY FILE_COPY"), logger: logger)
-                return
-            } catch where error.sqlState == "55006" && attempt < 50 {
-                // A client that set the template up can leave a connection behind as it shuts
-                // down; nothing else may use the template, so such a straggler is cut.
-                attempt += 1
-                try await client.query(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(template) AND pid <> pg_backend_pid()",
-                    logger: logger
-                )
-                try await Task.sleep(for: .milliseconds(20))
+    static func createDatabase(_ name: String, from template: String, on server: DatabaseSettings, logger: Logger) async throws {
+        try await server.with(database: "postgres").withConnection(logger: logger) { connection in
+            var attempt = 0
+            while true {
+                do {
+                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE \(template) STRATEGY FILE_COPY"), logger: logger)
+                    return
+                } catch where error.sqlState == "55006" && attempt < 50 {
+                    // A client that set the template up can leave a connection behind as it
+                    // shuts down; nothing else may use the template, so such a straggler is cut.
+                    attempt += 1
+                    try await connection.query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(template) AND pid <> pg_backend_pid()",
+                        logger: logger
+                    )
+                    try await Task.sleep(for: .milliseconds(20))
+                }
             }
         }
-    }
-
-    /// One long-lived superuser client on the `postgres` database for creating databases (a
-    /// client per call would open and close hundreds of connections).
-    private var admin: Task<PostgresClient, any Error>?
-
-    func adminClient() async throws -> PostgresClient {
-        if let admin { return try await admin.value }
-        let task = Task { [logger] in
-            let server = try await self.server()
-            let client = PostgresClient(configuration: server.with(database: "postgres").clientConfiguration, backgroundLogger: logger)
-            Task.detached { await client.run() }
-            return client
-        }
-        admin = task
-        return try await task.value
     }
 
     /// The cluster's superuser settings (database `postgres`).

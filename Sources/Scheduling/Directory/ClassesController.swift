@@ -65,11 +65,7 @@ struct ClassesController: Sendable {
             schoolID = id
         }
         let region = query["region"].map(String.init)
-        var after = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
-        if let cursor = query["cursor"].map(String.init) {
-            guard let id = UUID(uuidString: cursor) else { throw Problem.invalid(field: "cursor", "must be a next_cursor from a previous page") }
-            after = id
-        }
+        let after = try DirectoryController.idCursor(query["cursor"].map(String.init))
         let rows = try await database.query(
             """
             SELECT c.id, c.school_id, c.name, c.grade, c.created_at

@@ -132,6 +132,13 @@ struct DirectoryController: Sendable {
         throw Problem.notFound("No school has id \(id.uuidString.lowercased()).")
     }
 
+    /// Where a list ordered by id resumes: after the `next_cursor` id, or from the start.
+    static func idCursor(_ text: String?) throws -> UUID {
+        guard let text else { return UUID(uuidString: "00000000-0000-0000-0000-000000000000")! }
+        guard let id = UUID(uuidString: text) else { throw Problem.invalid(field: "cursor", "must be a next_cursor from a previous page") }
+        return id
+    }
+
     static func limit(_ text: String?) throws -> Int {
         guard let text else { return 100 }
         guard let value = Int(text), (1...1000).contains(value) else {

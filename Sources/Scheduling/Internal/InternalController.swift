@@ -97,11 +97,12 @@ struct InternalController: Sendable {
                 SELECT l.id, l.course_id, lower(l.during) AS starts_at, upper(l.during) AS ends_at
                 FROM scheduling.lessons l
                 WHERE l.state = 'scheduled' AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest)
-            ), classes AS (
-                SELECT DISTINCT cc.class_id FROM window_lessons w JOIN scheduling.course_classes cc ON cc.course_id = w.course_id
-            ), class_sizes AS (
-                SELECT u.class_id, count(*) AS students FROM scheduling.users u JOIN classes c ON c.class_id = u.class_id
-                WHERE u.role = 'student' AND u.active GROUP BY u.class_id
+            ), class_sizes AS MATERIALIZED (
+                -- Computed once: left inline, the planner re-counted every class for each seat.
+                SELECT u.class_id, count(*) AS students FROM scheduling.users u
+                WHERE u.role = 'student' AND u.active
+                  AND u.class_id IN (SELECT cc.class_id FROM window_lessons w JOIN scheduling.course_classes cc ON cc.course_id = w.course_id)
+                GROUP BY u.class_id
             ), counted AS (
                 SELECT w.id, s.region, z.students
                 FROM window_lessons w JOIN scheduling.course_classes cc ON cc.course_id = w.course_id

@@ -202,20 +202,24 @@ struct Bookings: Sendable {
 
     /// Runs a booking transaction; when a constraint refuses it, answers 409 with every conflict
     /// `report` finds. Should the conflict vanish between the refusal and the report (it was
-    /// cancelled meanwhile), the booking is tried again.
+    /// cancelled meanwhile), the booking is tried again. Two bookings that each insert a row the
+    /// other's constraint check is waiting on deadlock; PostgreSQL rolls one back whole, so that
+    /// one is simply run again.
     func attempt<T>(
         what: String,
         _ transaction: () async throws -> T,
         report: () async throws -> [Conflict]
     ) async throws -> T {
-        for _ in 0..<3 {
+        for _ in 0..<5 {
             do {
                 return try await transaction()
             } catch is Refused {
                 let found = try await report()
                 if !found.isEmpty { throw Self.problem(found, what: what) }
+            } catch where error.sqlState == "40P01" {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 5...50)))
             }
         }
-        throw Problem.retryLater(.serviceUnavailable, after: 1, detail: "The timetable changed while booking; try again.")
+        throw Problem.retryLater(.serviceUnavailable, after: 1, detail: "The timetable is busy; try again.")
     }
 }

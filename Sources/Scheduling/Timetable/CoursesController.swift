@@ -78,11 +78,7 @@ struct CoursesController: Sendable {
             guard let id = UUID(uuidString: text) else { throw Problem.invalid(field: "teacher_id", "must be a UUID") }
             teacher = id
         }
-        var after = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
-        if let cursor = query["cursor"].map(String.init) {
-            guard let id = UUID(uuidString: cursor) else { throw Problem.invalid(field: "cursor", "must be a next_cursor from a previous page") }
-            after = id
-        }
+        let after = try DirectoryController.idCursor(query["cursor"].map(String.init))
         let rows = try await database.query(
             """
             SELECT id, title, subject, grade, teacher_id, created_at FROM scheduling.courses

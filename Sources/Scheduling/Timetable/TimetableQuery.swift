@@ -77,7 +77,7 @@ struct TimetableQuery: Sendable {
             case .teacher:
                 """
                 \(unescaped: Self.select) WHERE l.teacher_id = \(me)
-                  AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest)
+                  AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest) AND lower(l.during) < \(to)
                   AND (lower(l.during), l.id) > (\(afterTime), \(afterID))
                 \(unescaped: Self.order) LIMIT \(limit)
                 """
@@ -86,7 +86,7 @@ struct TimetableQuery: Sendable {
                 \(unescaped: Self.select) WHERE l.course_id IN (
                     SELECT cc.course_id FROM scheduling.course_classes cc JOIN scheduling.users u ON u.class_id = cc.class_id WHERE u.id = \(me)
                     UNION SELECT cs.course_id FROM scheduling.course_students cs WHERE cs.student_id = \(me))
-                  AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest)
+                  AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest) AND lower(l.during) < \(to)
                   AND (lower(l.during), l.id) > (\(afterTime), \(afterID))
                 \(unescaped: Self.order) LIMIT \(limit)
                 """
@@ -98,13 +98,13 @@ struct TimetableQuery: Sendable {
                     WHERE (\(filters.classID)::uuid IS NULL OR k.id = \(filters.classID))
                       AND (\(filters.schoolID)::uuid IS NULL OR k.school_id = \(filters.schoolID))
                       AND (\(filters.region)::text IS NULL OR sc.region = \(filters.region)))
-                  AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest)
+                  AND l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest) AND lower(l.during) < \(to)
                   AND (lower(l.during), l.id) > (\(afterTime), \(afterID))
                 \(unescaped: Self.order) LIMIT \(limit)
                 """
             case .admin:
                 """
-                \(unescaped: Self.select) WHERE l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest)
+                \(unescaped: Self.select) WHERE l.during && tstzrange(\(from), \(to)) AND lower(l.during) >= \(earliest) AND lower(l.during) < \(to)
                   AND (lower(l.during), l.id) > (\(afterTime), \(afterID))
                 \(unescaped: Self.order) LIMIT \(limit)
                 """
