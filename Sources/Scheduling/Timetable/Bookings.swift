@@ -111,7 +111,14 @@ struct Bookings: Sendable {
         let starts = slots.map(\.starts)
         let ends = slots.map(\.ends)
         do {
-            try await connection.query("UPDATE scheduling.lessons SET state = 'cancelled' WHERE id = ANY(\(ids)::uuid[])", logger: logger)
+            // Only scheduled lessons step out (and are locked): one cancelled meanwhile stays so.
+            let stepped = try await connection.query(
+                "UPDATE scheduling.lessons SET state = 'cancelled' WHERE id = ANY(\(ids)::uuid[]) AND state = 'scheduled' RETURNING id",
+                logger: logger
+            ).collect()
+            guard stepped.count == ids.count else {
+                throw Problem.conflict("A lesson to be moved was cancelled meanwhile; nothing was moved.")
+            }
             let seats = try await connection.query(
                 "DELETE FROM scheduling.class_bookings WHERE lesson_id = ANY(\(ids)::uuid[]) RETURNING lesson_id, class_id",
                 logger: logger
