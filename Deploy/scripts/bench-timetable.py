@@ -18,10 +18,11 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+
+import gateway_client
 
 DATA, GATEWAY = sys.argv[1], sys.argv[2].rstrip("/")
 SCHEDULING = os.environ.get("CLOUDCLASS_SCHEDULING_URL", "http://127.0.0.1:8101")
@@ -39,22 +40,8 @@ def psql(sql):
 
 
 def call(method, path, body=None, token=None, content_type="application/json", accept=None):
-    data = None if body is None else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
-    request = urllib.request.Request(GATEWAY + path, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", content_type)
-    if token:
-        request.add_header("Authorization", "Bearer " + token)
-    if accept:
-        request.add_header("Accept", accept)
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            text = response.read().decode()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        text, status = error.read().decode(), error.code
-    return status, text, time.perf_counter() - started
+    status, _, text, seconds = gateway_client.call(GATEWAY, method, path, body, token, content_type, accept, timeout=300)
+    return status, text, seconds
 
 
 def login(username):

@@ -9,32 +9,17 @@ Standard library only.
 import datetime
 import json
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
+
+import gateway_client
 
 GATEWAY = sys.argv[1].rstrip("/")
 
 
 def call(method, path, body=None, token=None, content_type="application/json", accept=None, headers=None):
-    data = None
-    if body is not None:
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    request = urllib.request.Request(GATEWAY + path, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", content_type)
-    if token:
-        request.add_header("Authorization", "Bearer " + token)
-    if accept:
-        request.add_header("Accept", accept)
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.headers.get("Content-Type", ""), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("Content-Type", ""), error.read().decode()
+    status, content, text, _ = gateway_client.call(GATEWAY, method, path, body, token, content_type, accept, headers)
+    return status, content, text
 
 
 def expect(status, wanted, what, text):
