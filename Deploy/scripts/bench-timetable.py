@@ -133,7 +133,7 @@ def national_lessons():
     assert status == 201, text
     course = json.loads(text)["id"]
     classes = psql("SELECT string_agg(id::text, ',') FROM (SELECT c.id, row_number() OVER (ORDER BY c.id) AS n FROM scheduling.classes c "
-                   "JOIN scheduling.schools s ON s.id = c.school_id WHERE s.code LIKE 'bench-%') x WHERE n % 2 = 0").split(",")
+                   "JOIN scheduling.schools s ON s.id = c.school_id WHERE s.code ~ '^bench-[0-9]{4}$') x WHERE n % 2 = 0").split(",")
     status, text, seconds = call("POST", f"/api/v1/courses/{course}/enrollments", {"class_ids": classes}, token=admin)
     assert status == 200, text
     regions = psql(f"SELECT count(DISTINCT s.region) FROM scheduling.course_classes cc JOIN scheduling.classes c ON c.id = cc.class_id "
