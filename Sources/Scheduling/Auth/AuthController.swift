@@ -181,7 +181,7 @@ struct AuthController: Sendable {
         return Me(
             id: account.id.lowercased, username: account.username, display_name: account.displayName, role: account.role,
             school_id: account.schoolID?.lowercased, class_id: account.classID?.lowercased,
-            calendar_url: try await calendarLinks.url(for: account.id, logger: context.logger)
+            calendar_url: try await calendarLinks.url(for: account, logger: context.logger)
         )
     }
 

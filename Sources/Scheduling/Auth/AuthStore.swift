@@ -14,6 +14,8 @@ struct Account: Sendable {
     var classID: UUID?
     var passwordHash: String?
     var active: Bool
+    /// The secret of the user's calendar URL, once made.
+    var calendarToken: String? = nil
 }
 
 /// What a presented refresh token turned out to be.
@@ -50,28 +52,30 @@ struct AuthStore: Sendable {
 
     func account(username: String, logger: Logger) async throws -> Account? {
         try await accounts(
-            "SELECT id, username, display_name, role, school_id, class_id, password_hash, active FROM scheduling.users WHERE username = \(username)",
+            "SELECT \(unescaped: Self.accountColumns) FROM scheduling.users WHERE username = \(username)",
             logger: logger
         ).first
     }
 
     func account(id: UUID, logger: Logger) async throws -> Account? {
         try await accounts(
-            "SELECT id, username, display_name, role, school_id, class_id, password_hash, active FROM scheduling.users WHERE id = \(id)",
+            "SELECT \(unescaped: Self.accountColumns) FROM scheduling.users WHERE id = \(id)",
             logger: logger
         ).first
     }
 
+    static let accountColumns = "id, username, display_name, role, school_id, class_id, password_hash, active, calendar_token"
+
     private func accounts(_ query: PostgresQuery, logger: Logger) async throws -> [Account] {
         var found: [Account] = []
         for row in try await database.query(query, idempotent: true, logger: logger) {
-            let (id, username, displayName, role, schoolID, classID, hash, active) = try row.decode(
-                (UUID, String, String, String, UUID?, UUID?, String?, Bool).self
+            let (id, username, displayName, role, schoolID, classID, hash, active, calendarToken) = try row.decode(
+                (UUID, String, String, String, UUID?, UUID?, String?, Bool, String?).self
             )
             found.append(
                 Account(
                     id: id, username: username, displayName: displayName, role: Role(rawValue: role) ?? .student,
-                    schoolID: schoolID, classID: classID, passwordHash: hash, active: active
+                    schoolID: schoolID, classID: classID, passwordHash: hash, active: active, calendarToken: calendarToken
                 )
             )
         }

@@ -104,16 +104,18 @@ struct CalendarLinks: Sendable {
     let database: Database
     let publicURL: String
 
-    /// The caller's feed URL, made on first use.
-    func url(for userID: UUID, logger: Logger) async throws -> String {
+    /// The user's feed URL; the token is made (one write) only the first time.
+    func url(for account: Account, logger: Logger) async throws -> String {
+        if let token = account.calendarToken { return url(token: token) }
         let fresh = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let rows = try await database.query(
-            "UPDATE scheduling.users SET calendar_token = coalesce(calendar_token, \(fresh)) WHERE id = \(userID) RETURNING calendar_token",
+            "UPDATE scheduling.users SET calendar_token = coalesce(calendar_token, \(fresh)) WHERE id = \(account.id) RETURNING calendar_token",
             idempotent: true,
             logger: logger
         )
-        let token = try rows.first?.decode(String.self) ?? fresh
-        return "\(publicURL)/api/v1/calendar/\(token).ics"
+        return url(token: try rows.first?.decode(String.self) ?? fresh)
     }
+
+    private func url(token: String) -> String { "\(publicURL)/api/v1/calendar/\(token).ics" }
 }
