@@ -66,10 +66,11 @@ public struct SchedulingService: Sendable {
         let courses = CourseAccess(database: database)
         let bookings = Bookings(database: database)
         let idempotency = Idempotency(database: database)
-        CoursesController(database: database, courses: courses, bookings: bookings, idempotency: idempotency).register(on: routes)
-        LessonsController(
-            database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: Involvement(database: database)
-        ).register(on: routes)
+        let involvement = Involvement(database: database)
+        CoursesController(database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: involvement)
+            .register(on: routes)
+        LessonsController(database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: involvement)
+            .register(on: routes)
         TimetableController(database: database, timetable: TimetableQuery(database: database), timeZone: config.timeZone).register(on: routes)
         return routes
     }

@@ -5,6 +5,11 @@ extension Request {
     /// Decodes a JSON body, turning every way it can be wrong into a 400 problem that names the
     /// field: malformed JSON, a missing member, a wrong type, a bad date.
     public func decodeJSON<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> T {
+        try await decodeJSONKeepingBody(as: type, context: context).value
+    }
+
+    /// The same, also returning the body's bytes (an `Idempotency-Key` compares them).
+    public func decodeJSONKeepingBody<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> (value: T, body: ByteBuffer) {
         let buffer = try await body.collect(upTo: context.maxUploadSize)
         if buffer.readableBytes == 0 {
             throw Problem.badRequest("The request needs a JSON body.")
@@ -12,7 +17,7 @@ extension Request {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom(RFC3339.decode)
         do {
-            return try decoder.decode(T.self, from: Data(buffer: buffer))
+            return (try decoder.decode(T.self, from: Data(buffer: buffer)), buffer)
         } catch let error as DecodingError {
             throw Problem.badRequest(for: error)
         }

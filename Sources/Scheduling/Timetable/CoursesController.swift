@@ -11,6 +11,7 @@ struct CoursesController: Sendable {
     let courses: CourseAccess
     let bookings: Bookings
     let idempotency: Idempotency
+    let involvement: Involvement
 
     struct NewCourse: Decodable {
         var title: String
@@ -40,7 +41,7 @@ struct CoursesController: Sendable {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireRole(.teacher, .admin)
-        let (body, raw) = try await LessonsController.read(NewCourse.self, request, context)
+        let (body, raw) = try await request.decodeJSONKeepingBody(as: NewCourse.self, context: context)
         let title = body.title.trimmingCharacters(in: .whitespacesAndNewlines)
         let subject = body.subject.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors = LessonRules.check(title: title)
@@ -96,7 +97,7 @@ struct CoursesController: Sendable {
         let id = try context.parameters.uuid("id")
         guard let course = try await courses.course(id, logger: context.logger) else { throw Problem.notFound("No course has id \(id.lowercased).") }
         if identity.role == .student {
-            guard try await Involvement(database: database).isEnrolled(student: identity.userID, course: id, logger: context.logger) else {
+            guard try await involvement.isEnrolled(student: identity.userID, course: id, logger: context.logger) else {
                 throw Problem.forbidden("You are not enrolled in this course.")
             }
         }

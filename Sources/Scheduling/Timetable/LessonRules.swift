@@ -13,17 +13,17 @@ enum LessonRules {
         title.isEmpty || title.count > 200 ? [.init(field: "title", message: "must be 1 to 200 characters")] : []
     }
 
-    /// What is wrong with one lesson's times, named by the fields a caller sent.
-    static func check(startsAt: Date, endsAt: Date, now: Date = Date(), startField: String = "starts_at", endField: String = "ends_at") -> [Problem.FieldError] {
+    /// What is wrong with one lesson's times, named by the fields `starts_at` and `ends_at`.
+    static func check(startsAt: Date, endsAt: Date, now: Date = Date()) -> [Problem.FieldError] {
         var errors: [Problem.FieldError] = []
         let length = endsAt.timeIntervalSince(startsAt)
         if length <= 0 {
-            errors.append(.init(field: endField, message: "must be after \(startField)"))
+            errors.append(.init(field: "ends_at", message: "must be after starts_at"))
         } else if length < shortest || length > longest {
-            errors.append(.init(field: endField, message: "a lesson lasts 5 minutes to 6 hours"))
+            errors.append(.init(field: "ends_at", message: "a lesson lasts 5 minutes to 6 hours"))
         }
-        if endsAt <= now { errors.append(.init(field: endField, message: "must be in the future")) }
-        if startsAt.timeIntervalSince(now) > horizon { errors.append(.init(field: startField, message: "must be at most 2 years ahead")) }
+        if endsAt <= now { errors.append(.init(field: "ends_at", message: "must be in the future")) }
+        if startsAt.timeIntervalSince(now) > horizon { errors.append(.init(field: "starts_at", message: "must be at most 2 years ahead")) }
         return errors
     }
 }

@@ -58,7 +58,7 @@ struct LessonsController: Sendable {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireRole(.teacher, .admin)
-        let (body, raw) = try await Self.read(NewLesson.self, request, context)
+        let (body, raw) = try await request.decodeJSONKeepingBody(as: NewLesson.self, context: context)
         let title = body.title.trimmingCharacters(in: .whitespacesAndNewlines)
         let errors = LessonRules.check(title: title) + LessonRules.check(startsAt: body.starts_at, endsAt: body.ends_at)
         guard errors.isEmpty else { throw Problem.invalid(errors) }
@@ -78,7 +78,7 @@ struct LessonsController: Sendable {
 
     @Sendable func createSeries(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireRole(.teacher, .admin)
-        let (body, raw) = try await Self.read(NewSeries.self, request, context)
+        let (body, raw) = try await request.decodeJSONKeepingBody(as: NewSeries.self, context: context)
         let title = body.title.trimmingCharacters(in: .whitespacesAndNewlines)
         let series = try Self.series(from: body, title: title)
         let slots = series.occurrences()
@@ -263,13 +263,5 @@ struct LessonsController: Sendable {
         )
         guard let row = rows.first else { throw Problem.notFound("No lesson has id \(id.lowercased).") }
         return try Lesson(row: row)
-    }
-
-    /// The decoded body and its bytes (an Idempotency-Key compares the bytes).
-    static func read<T: Decodable>(_ type: T.Type, _ request: Request, _ context: AppRequestContext) async throws -> (T, ByteBuffer) {
-        let raw = try await request.body.collect(upTo: context.maxUploadSize)
-        var copy = request
-        copy.body = .init(buffer: raw)
-        return (try await copy.decodeJSON(as: T.self, context: context), raw)
     }
 }

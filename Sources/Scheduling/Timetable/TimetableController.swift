@@ -15,11 +15,6 @@ struct TimetableController: Sendable {
     /// The longest window one timetable request may span.
     static let longestWindow: TimeInterval = 92 * 86_400
 
-    struct Page: ResponseEncodable {
-        var items: [TimetableEntry]
-        var next_cursor: String?
-    }
-
     func register(on routes: RouteTable<AppRequestContext>) {
         routes.get("/api/v1/timetable", use: show)
         routes.get("/api/v1/calendar/{feed_token}.ics", use: feed)
@@ -27,7 +22,7 @@ struct TimetableController: Sendable {
 
     /// `?from=&to=` (RFC 3339; default: today and the 7 days after, UTC), admins also
     /// `&region=&school_id=&class_id=`; pages of `limit` (default 500) with `cursor`.
-    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Page {
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> DirectoryController.Page<TimetableEntry> {
         let identity = try context.requireIdentity()
         let query = request.uri.queryParameters
         var errors: [Problem.FieldError] = []
@@ -69,9 +64,7 @@ struct TimetableController: Sendable {
         }
         guard errors.isEmpty else { throw Problem.invalid(errors) }
         let fetched = try await timetable.lessons(for: identity, from: from, to: to, filters: filters, after: after, limit: limit + 1, logger: context.logger)
-        let items = Array(fetched.prefix(limit))
-        let next = fetched.count > limit ? items.last.map { TimetableQuery.Position(startsAt: $0.starts_at, id: UUID(uuidString: $0.id)!).cursor } : nil
-        return Page(items: items, next_cursor: next)
+        return .init(fetched: fetched, limit: limit) { TimetableQuery.Position(startsAt: $0.starts_at, id: UUID(uuidString: $0.id)!).cursor }
     }
 
     /// The owner's lessons from 60 days back to 400 days ahead. The URL is the credential, so
