@@ -194,6 +194,25 @@ extension TestClientProtocol {
 }
 
 extension LessonsTests {
+    @Test func teachersListTheirOwnCoursesAndPupilsSeeOnlyCoursesTheyAreIn() async throws {
+        let f = try await F.make()
+        try await f.app.test { client async throws in
+            let teach = try await client.token("teach")
+            let other = try await client.token("other")
+            let maths = try await client.course(teach, classes: [f.classA])
+            let art = try await client.course(other, title: "Art", classes: [f.classB])
+            struct Page: Decodable { var items: [CourseBody] }
+            #expect(try await client.json(.get, "/api/v1/courses", token: teach).decode(Page.self).items.map(\.id) == [maths])
+            let all = try await client.json(.get, "/api/v1/courses", token: client.token("root")).decode(Page.self).items.map(\.id)
+            #expect(Set(all) == [maths, art])
+            let pupil = try await client.token("pupil")
+            #expect(try await client.json(.get, "/api/v1/courses/\(maths)", token: pupil).status == .ok)
+            #expect(try await client.json(.get, "/api/v1/courses/\(art)", token: pupil).status == .forbidden)
+            #expect(try await client.json(.get, "/api/v1/courses", token: pupil).status == .forbidden)
+            #expect(try await client.json(.get, "/api/v1/courses/\(maths)/enrollments", token: other).status == .forbidden)
+        }
+    }
+
     @Test func movingTheRestOfASeriesShiftsEveryLaterLessonOrNoneWithEveryConflict() async throws {
         let f = try await F.make()
         try await f.app.test { client async throws in

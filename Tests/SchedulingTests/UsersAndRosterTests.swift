@@ -88,10 +88,32 @@ import Testing
             #expect(try locked.status == .unauthorized && (locked.problem().detail.contains("locked")))
 
             let reissued = try await client.json(.post, "/api/v1/users/\(created.id)/activation-code", token: admin)
+            #expect(try await client.json(.post, "/api/v1/users/\(UUID())/activation-code", token: admin).status == .notFound)
             struct Reissued: Decodable { var activation_code: String }
             let fresh = try reissued.decode(Reissued.self).activation_code
             #expect(try await activate(client, "han", code).status == .unauthorized)
             #expect(try await activate(client, "han", fresh).status == .ok)
+        }
+    }
+
+    @Test func aCodeOlderThanThirtyDaysNoLongerActivates() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("root", role: .admin)
+        let school = try await app.addSchool("wuhan-9")
+        try await app.test { client async throws in
+            let admin = try await client.token("root")
+            let created = try await client.json(
+                .post, "/api/v1/users", body: #"{"username":"late","display_name":"Late Pupil","role":"student","school_id":"\#(school)"}"#, token: admin
+            ).decode(CreatedUser.self)
+            let code = try #require(created.activation_code)
+            let days = try await app.scalar(
+                "SELECT round(extract(epoch FROM expires_at - created_at) / 86400)::int8 FROM scheduling.activation_codes WHERE user_id = \(created.id)",
+                as: Int64.self)
+            #expect(days == 30)
+            try await app.execute("UPDATE scheduling.activation_codes SET expires_at = now() - interval '1 second' WHERE user_id = \(created.id)")
+            let expired = try await activate(client, "late", code)
+            #expect(try expired.status == .unauthorized && expired.problem().detail.contains("expired"))
+            #expect(try await client.login("late", "a new password").status == .unauthorized)
         }
     }
 
@@ -152,6 +174,7 @@ import Testing
         try await app.addClass("7-1", school: school)
         let elsewhere = try await app.addSchool("hs-5")
         try await app.addUser("taken", school: elsewhere)
+        try await app.addUser("teach", role: .teacher, school: school)
         try await app.test { client async throws in
             let admin = try await client.token("root")
             let csv = """
@@ -175,8 +198,8 @@ import Testing
             #expect(try noHeader.problem().errors?.map(\.field) == ["username", "display_name", "class_name"])
             let json = try await client.json(.post, "/api/v1/schools/\(school)/roster", body: "{}", token: admin)
             #expect(json.status == .unsupportedMediaType)
-            let teacher = try await client.json(.post, "/api/v1/schools/\(UUID())/roster", body: "{}", token: admin)
-            #expect(teacher.status == .unsupportedMediaType)
+            let teacher = try await roster(client, school: school, "username,display_name,role,class_name\n,A,teacher,\n", token: client.token("teach"))
+            #expect(teacher.status == .forbidden, "only administrators import rosters")
             let unknownSchool = try await roster(client, school: UUID(), "username,display_name,role,class_name\n,A,teacher,\n", token: admin)
             #expect(unknownSchool.status == .notFound)
             let huge = "username,display_name,role,class_name\n" + String(repeating: ",A pupil with a long name,student,7-1\n", count: 1_000_000)
