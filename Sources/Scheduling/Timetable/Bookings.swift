@@ -71,12 +71,24 @@ struct Bookings: Sendable {
     /// Raised inside a booking transaction when a constraint refused it.
     struct Refused: Error {}
 
+    /// Queues the transaction behind any other booking of the same teacher. The constraints still
+    /// decide; this only keeps simultaneous bookings of one teacher (double clicks, a series
+    /// booked twice) from each inserting a row the other's check then waits on — a deadlock
+    /// PostgreSQL breaks only after a second, over and over with twenty of them.
+    static func serialize(teacher: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtext('booking-teacher'), hashtext(\(teacher.lowercased)))",
+            logger: logger
+        )
+    }
+
     /// Inserts the lessons of `course` with a seat for every enrolled class, on the caller's
     /// transaction. Throws `Refused` when a teacher or class is busy.
     static func insert(
         _ slots: [Slot], course: UUID, teacher: UUID, title: String, series: UUID?,
         on connection: PostgresConnection, logger: Logger
     ) async throws {
+        try await serialize(teacher: teacher, on: connection, logger: logger)
         do {
             try await connection.query(
                 """
@@ -106,7 +118,8 @@ struct Bookings: Sendable {
     /// seats removed — and then all step back in at their new times. Throws `Refused` when a
     /// teacher or class is busy there. (Deferrable constraints would do it too, but make
     /// concurrent bookings deadlock instead of wait: measured.)
-    static func move(_ slots: [Slot], title: String?, on connection: PostgresConnection, logger: Logger) async throws {
+    static func move(_ slots: [Slot], teacher: UUID, title: String?, on connection: PostgresConnection, logger: Logger) async throws {
+        try await serialize(teacher: teacher, on: connection, logger: logger)
         let ids = slots.map(\.id)
         let starts = slots.map(\.starts)
         let ends = slots.map(\.ends)

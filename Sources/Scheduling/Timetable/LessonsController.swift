@@ -182,7 +182,7 @@ struct LessonsController: Sendable {
         let teacher = UUID(uuidString: course.teacher_id)!
         try await bookings.attempt(what: slots.count == 1 ? "The new time" : "The new times") {
             try await database.withTransaction(logger: context.logger) { connection in
-                try await Bookings.move(slots, title: title, on: connection, logger: context.logger)
+                try await Bookings.move(slots, teacher: teacher, title: title, on: connection, logger: context.logger)
             }
         } report: {
             try await bookings.conflicts(slots, course: UUID(uuidString: course.id)!, teacher: teacher, ignoring: slots.map(\.id), logger: context.logger)
