@@ -39,30 +39,39 @@ public actor TestPostgres {
         let server = try await server()
         counter += 1
         let name = "test_\(counter)_\(UInt32.random(in: 0...UInt32.max))"
-        try await Self.createDatabase(name, from: migrated ? Self.template : "template0", on: server, logger: logger)
+        try await Self.createDatabase(name, from: migrated ? Self.template : "template0", in: cluster().1)
         var settings = server.with(database: name)
         settings.maximumConnections = 8
         return settings
     }
 
-    static func createDatabase(_ name: String, from template: String, on server: DatabaseSettings, logger: Logger) async throws {
-        try await server.with(database: "postgres").withConnection(logger: logger) { connection in
-            var attempt = 0
-            while true {
-                do {
-                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE \(template) STRATEGY FILE_COPY"), logger: logger)
-                    return
-                } catch where error.sqlState == "55006" && attempt < 50 {
-                    // A client that set the template up can leave a connection behind as it
-                    // shuts down; nothing else may use the template, so such a straggler is cut.
-                    attempt += 1
-                    try await connection.query(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(template) AND pid <> pg_backend_pid()",
-                        logger: logger
-                    )
-                    try await Task.sleep(for: .milliseconds(20))
+    /// Creates a database with `psql`, on a thread of its own. (Through PostgresNIO, a burst of
+    /// fifty of these at the suite's start now and then never returned after the server had
+    /// finished — the whole suite stalled; a process that exits cannot leave anything waiting.)
+    static func createDatabase(_ name: String, from template: String, in cluster: LocalPostgres) async throws {
+        let command = [
+            "\(cluster.binDirectory)/psql", "-h", cluster.socketDirectory, "-U", LocalPostgres.superuser, "-d", "postgres",
+            "-v", "ON_ERROR_STOP=1", "-q",
+            // A client that set the template up can leave a connection behind as it shuts down;
+            // nothing else may use the template, so such a straggler is cut first.
+            "-c", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(template)' AND pid <> pg_backend_pid()",
+            "-c", "CREATE DATABASE \(name) TEMPLATE \(template) STRATEGY FILE_COPY",
+        ]
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread {
+                var attempt = 0
+                while true {
+                    do {
+                        try Shell.run(command)
+                        return continuation.resume()
+                    } catch where attempt < 5 && "\(error)".contains("is being accessed by other users") {
+                        attempt += 1
+                        Thread.sleep(forTimeInterval: 0.05)
+                    } catch {
+                        return continuation.resume(throwing: error)
+                    }
                 }
-            }
+            }.start()
         }
     }
 
