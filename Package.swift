@@ -25,7 +25,7 @@ let package = Package(
         .executableTarget(
             name: "cloudclass",
             dependencies: [
-                "ServiceKit", "Store", "Scheduling", "Platform",
+                "ServiceKit", "Store", "ServiceCatalog", "Platform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
@@ -75,9 +75,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ServiceCatalog",
+            dependencies: ["ServiceKit", "Scheduling"]
+        ),
+        .target(
             name: "Platform",
             dependencies: [
-                "ServiceKit", "Store", "Scheduling",
+                "ServiceKit", "Store",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,13 +97,22 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(
+            name: "KitTests",
+            dependencies: [
+                "ServiceKit", "Store", "Platform", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
             name: "StoreTests",
             dependencies: ["Store", "TestSupport"]
         ),
         .testTarget(
             name: "SchedulingTests",
             dependencies: [
-                "Scheduling", "ServiceKit", "Store", "Platform", "TestSupport", "InternalProtocol",
+                "Scheduling", "ServiceKit", "ServiceCatalog", "Store", "Platform", "TestSupport", "InternalProtocol",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,36 +1,29 @@
 import Foundation
-import Scheduling
 import ServiceKit
 
-/// Which service serves which public path: the one table the nginx gateway is generated from.
-/// Regexes are tried in order, most specific first; every alternative is anchored with `(/|$)`.
-public enum GatewayRoutes {
+/// Which service serves which public path: the one table the nginx gateway is generated from,
+/// made of the services' descriptors. Regexes are tried in order: every service's own routes in
+/// the order the services are listed, then the fallbacks (scheduling's catch-all of `/api/v1/`).
+public struct GatewayRoutes: Sendable {
     public struct Route: Sendable {
-        public var pattern: String
         public var service: ServiceName
-        /// The largest body nginx passes on, in bytes, when it is not the usual 1 MiB.
-        public var maximumBodyBytes: Int?
-
-        init(pattern: String, service: ServiceName, maximumBodyBytes: Int? = nil) {
-            self.pattern = pattern
-            self.service = service
-            self.maximumBodyBytes = maximumBodyBytes
-        }
+        public var route: ServiceDescriptor.GatewayRoute
     }
 
-    public static let routes: [Route] = [
-        Route(pattern: "^/api/v1/schools/[^/]+/roster$", service: .scheduling, maximumBodyBytes: SchedulingService.rosterBodyLimit),
-        // broadcast, attendance and bandwidth join this table with their issues.
-        Route(pattern: "^/api/v1(/|$)", service: .scheduling),
-    ]
+    public let routes: [Route]
+
+    public init(services: [ServiceDescriptor]) {
+        let all = services.flatMap { service in service.gatewayRoutes.map { Route(service: service.name, route: $0) } }
+        routes = all.filter { !$0.route.isFallback } + all.filter(\.route.isFallback)
+    }
 
     /// Paths the gateway never forwards, whatever service would serve them.
     public static let hiddenPattern = "^/(internal|media|metrics)(/|$)"
 
     /// The service a request path reaches through the gateway, or nil (the gateway answers 404).
-    public static func service(for path: String) -> ServiceName? {
-        if path.range(of: hiddenPattern, options: .regularExpression) != nil { return nil }
-        return routes.first { path.range(of: $0.pattern, options: .regularExpression) != nil }?.service
+    public func service(for path: String) -> ServiceName? {
+        if path.range(of: Self.hiddenPattern, options: .regularExpression) != nil { return nil }
+        return routes.first { path.range(of: $0.route.pattern, options: .regularExpression) != nil }?.service
     }
 }
 
@@ -38,14 +31,16 @@ public enum GatewayRoutes {
 /// the services by prefix, answering its own errors as problem+json (RUNNING.md).
 public struct GatewayConfig: Sendable {
     public var port: Int
+    public var routes: GatewayRoutes
     public var upstreams: [ServiceName: URL]
     /// Folder for nginx's pid, temp files and logs.
     public var prefix: String
     /// The unprivileged user nginx's workers run as when started by root.
     public var workerUser: String?
 
-    public init(port: Int, upstreams: [ServiceName: URL], prefix: String, workerUser: String?) {
+    public init(port: Int, routes: GatewayRoutes, upstreams: [ServiceName: URL], prefix: String, workerUser: String?) {
         self.port = port
+        self.routes = routes
         self.upstreams = upstreams
         self.prefix = prefix
         self.workerUser = workerUser
@@ -72,12 +67,18 @@ public struct GatewayConfig: Sendable {
                 }
             """
         }.joined(separator: "\n")
-        let routeBlocks = GatewayRoutes.routes.filter { upstreams[$0.service] != nil }.map { route in
-            """
-                    location ~ \(route.pattern) {
-                        proxy_pass http://\(route.service.rawValue);\(route.maximumBodyBytes.map { "\n                client_max_body_size \($0);" } ?? "")
-                    }
-            """
+        let routeBlocks = routes.routes.filter { upstreams[$0.service] != nil }.map { entry in
+            var lines = ["proxy_pass http://\(entry.service.rawValue);"]
+            if let limit = entry.route.maximumBodyBytes { lines.append("client_max_body_size \(limit);") }
+            if entry.route.streaming {
+                // Server-sent events: each event goes out as it comes, and a quiet stream is not cut.
+                lines += ["proxy_buffering off;", "proxy_cache off;", "proxy_read_timeout 24h;"]
+            }
+            return """
+                        location ~ \(entry.route.pattern) {
+                \(lines.map { "                \($0)" }.joined(separator: "\n"))
+                        }
+                """
         }.joined(separator: "\n")
         let errorBlocks = Self.errorPages.map { page in
             """

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import PostgresNIO
-import Scheduling
 import ServiceKit
 import Store
 
@@ -21,8 +20,14 @@ public struct PlatformRunner {
         public var executable: String
         public var gatewayPort: Int
         public var environment: [String: String]
+        /// The services to run, in start order (one whose start needs another comes after it).
+        public var services: [ServiceDescriptor]
 
-        public init(dataFolder: String, migrationsFolder: URL, demo: Bool, executable: String, gatewayPort: Int, environment: [String: String]) {
+        public init(
+            dataFolder: String, migrationsFolder: URL, demo: Bool, executable: String, gatewayPort: Int, environment: [String: String],
+            services: [ServiceDescriptor]
+        ) {
+            self.services = services
             self.dataFolder = dataFolder
             self.migrationsFolder = migrationsFolder
             self.demo = demo
@@ -62,7 +67,7 @@ public struct PlatformRunner {
         say("data folder: \(data)")
         try SystemPackages.ensureInstalled(log: say)
         let secrets = try Secrets(dataFolder: data)
-        try secrets.ensure()
+        try secrets.ensure(for: options.services)
 
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
         let signals = Self.watchSignals(continuation)
@@ -95,27 +100,15 @@ public struct PlatformRunner {
             }
             try await prepare(database, secrets: secrets)
 
-            let schedulingURL = ServiceName.scheduling.defaultURL
-            var environment = options.environment
-            environment["DATABASE_URL"] = try serviceDatabase(database, for: .scheduling, secrets: secrets).url
-            environment["CLOUDCLASS_SIGNING_KEY_FILE"] = secrets.signingKeyFile
-            environment[ServiceName.scheduling.urlVariable] = environment[ServiceName.scheduling.urlVariable] ?? schedulingURL
-            environment["CLOUDCLASS_SIGNING_KEY"] = nil
-            environment["CLOUDCLASS_SERVICE_TOKEN_FILE"] = secrets.serviceTokenFile
-            environment["CLOUDCLASS_SERVICE_TOKEN"] = nil
-            // Calendar URLs point at the gateway users reach.
-            environment["CLOUDCLASS_PUBLIC_URL"] = environment["CLOUDCLASS_PUBLIC_URL"] ?? "http://127.0.0.1:\(options.gatewayPort)"
-            let schedulingBase = URL(string: environment[ServiceName.scheduling.urlVariable]!)!
-            let scheduling = try await supervisor.start(
-                ChildSpec(
-                    name: "scheduling", arguments: [options.executable, "serve", "scheduling"], environment: environment,
-                    logFile: "\(logs)/scheduling.log", readyURL: schedulingBase.appendingPathComponent("ready"), readyStatus: 200
-                )
-            )
-            say("scheduling ready on \(schedulingBase.absoluteString) (log \(scheduling.logFile))")
-
             let publicURL = "http://127.0.0.1:\(options.gatewayPort)"
-            try await supervisor.start(try gatewaySpec(upstreams: [.scheduling: schedulingBase], logs: logs, publicURL: publicURL))
+            var upstreams: [ServiceName: URL] = [:]
+            for service in options.services {
+                let (spec, base) = try serviceSpec(service, database: database, secrets: secrets, publicURL: publicURL, logs: logs)
+                let child = try await supervisor.start(spec)
+                upstreams[service.name] = base
+                say("\(service.name.rawValue) ready on \(base.absoluteString) (log \(child.logFile))")
+            }
+            try await supervisor.start(try gatewaySpec(upstreams: upstreams, logs: logs, publicURL: publicURL))
             say("gateway ready on \(publicURL)")
             printBanner(publicURL: publicURL)
         } catch {
@@ -199,6 +192,25 @@ public struct PlatformRunner {
         return 0
     }
 
+    /// How to run `service` (`cloudclass serve <name>` with what it declared, connected as its
+    /// own role) and where it listens.
+    func serviceSpec(
+        _ service: ServiceDescriptor, database: DatabaseSettings, secrets: Secrets, publicURL: String, logs: String
+    ) throws -> (ChildSpec, URL) {
+        var environment = secrets.environment(for: service, among: options.services, base: options.environment)
+        environment["DATABASE_URL"] = try serviceDatabase(database, for: service.name, secrets: secrets).url
+        // Every service finds every other at its default address unless told otherwise.
+        for other in options.services { environment[other.name.urlVariable] = environment[other.name.urlVariable] ?? other.name.defaultURL }
+        // Links in answers (calendar URLs, …) point at the gateway users reach.
+        environment["CLOUDCLASS_PUBLIC_URL"] = environment["CLOUDCLASS_PUBLIC_URL"] ?? publicURL
+        let base = try ConfigReader(environment).url(service.name.urlVariable, default: service.name.defaultURL)
+        let spec = ChildSpec(
+            name: service.name.rawValue, arguments: [options.executable, "serve", service.name.rawValue], environment: environment,
+            logFile: "\(logs)/\(service.name.rawValue).log", readyURL: base.appendingPathComponent("ready"), readyStatus: 200
+        )
+        return (spec, base)
+    }
+
     /// Where `service` connects: the same database, as the service's own role.
     func serviceDatabase(_ database: DatabaseSettings, for service: ServiceName, secrets: Secrets) throws -> DatabaseSettings {
         var settings = database
@@ -212,17 +224,19 @@ public struct PlatformRunner {
     func prepare(_ database: DatabaseSettings, secrets: Secrets) async throws {
         let migrator = try Migrator(folder: options.migrationsFolder)
         let demo = options.demo
-        let cost = try ConfigReader(options.environment).int("CLOUDCLASS_BCRYPT_COST", default: 12, in: 4...31)
+        let services = options.services
+        let environment = ConfigReader(options.environment)
         try await database.withClient(logger: logger) { client in
             let applied = try await migrator.migrate(client, logger: logger)
             say("migrations: \(applied.count) applied, \(migrator.migrations.count - applied.count) already there")
-            for service in ServiceName.allCases {
-                let role = ServiceRole(service: service.rawValue)
+            for service in services {
+                let role = ServiceRole(service: service.name.rawValue)
                 try await role.enableLogin(password: try secrets.read(secrets.databasePasswordFile(for: role)), on: client, logger: logger)
             }
             if demo {
-                let hasher = PasswordHasher(cost: cost, workers: 1, queueLimit: 1)
-                try await DemoData.seed(database: client, hasher: hasher, logger: logger)
+                for service in services {
+                    try await service.seedDemo?(.init(database: client, environment: environment, logger: logger))
+                }
                 say("demo data seeded")
             }
         }
@@ -243,7 +257,9 @@ public struct PlatformRunner {
         try FileManager.default.createDirectory(atPath: "\(prefix)/tmp", withIntermediateDirectories: true)
         let workerUser: String? = Shell.isRoot ? "www-data" : nil
         if let workerUser { try Shell.run(["chown", "-R", workerUser, "\(prefix)/tmp"]) }
-        let config = GatewayConfig(port: options.gatewayPort, upstreams: upstreams, prefix: prefix, workerUser: workerUser)
+        let config = GatewayConfig(
+            port: options.gatewayPort, routes: GatewayRoutes(services: options.services), upstreams: upstreams, prefix: prefix, workerUser: workerUser
+        )
         let configFile = "\(prefix)/nginx.conf"
         try config.render().write(toFile: configFile, atomically: true, encoding: .utf8)
         let nginx = try Shell.resolve("nginx")
@@ -259,14 +275,9 @@ public struct PlatformRunner {
     }
 
     func printBanner(publicURL: String) {
-        var lines = [
-            "",
-            "CloudClass is up: \(publicURL)",
-            "  try: curl -s \(publicURL)/api/v1/auth/login -H 'content-type: application/json' \\",
-            "            -d '{\"username\":\"admin\",\"password\":\"\(DemoData.password)\"}'",
-        ]
+        var lines = ["", "CloudClass is up: \(publicURL)"]
         if options.demo {
-            lines.append("  demo accounts (demo only): admin, teacher, teacher2, student, pupil001…pupil200; password \"\(DemoData.password)\"")
+            lines += options.services.flatMap(\.demoSummary).map { "  " + $0.replacingOccurrences(of: "{gateway}", with: publicURL) }
         }
         lines.append("  logs: \(options.dataFolder)/logs; Ctrl-C stops everything")
         lines.append("")

@@ -1,9 +1,10 @@
 import Foundation
-import Scheduling
 import ServiceKit
 import Store
 
-/// The platform's generated secrets, made once into `<data>/secrets` (mode 0600) and reused.
+/// The platform's generated secrets, made once into `<data>/secrets` (mode 0600) and reused:
+/// those the services declare, the service token, the database passwords, and the access-token
+/// public key beside its private half.
 public struct Secrets: Sendable {
     public let folder: String
 
@@ -13,19 +14,43 @@ public struct Secrets: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder)
     }
 
-    public var signingKeyFile: String { "\(folder)/signing-key.pem" }
+    public func file(_ secret: ServiceDescriptor.Secret) -> String { "\(folder)/\(secret.name)" }
+    public var publicKeyFile: String { "\(folder)/access-token-public-key.pem" }
     public var postgresPasswordFile: String { "\(folder)/postgres-password" }
-    public var serviceTokenFile: String { "\(folder)/service-token" }
     public func databasePasswordFile(for role: ServiceRole) -> String { "\(folder)/database-password-\(role.service)" }
 
-    /// Creates the ones that do not exist yet.
-    public func ensure() throws {
-        try writeOnce(signingKeyFile) { TokenIssuer.newSigningKeyPEM() }
+    /// Creates the ones that do not exist yet, each name once however many services declare it.
+    public func ensure(for services: [ServiceDescriptor]) throws {
         try writeOnce(postgresPasswordFile) { Self.randomToken() }
-        try writeOnce(serviceTokenFile) { Self.randomToken() }
-        for service in ServiceName.allCases {
-            try writeOnce(databasePasswordFile(for: ServiceRole(service: service.rawValue))) { Self.randomToken() }
+        for secret in ServiceDescriptor.sharedSecrets + services.flatMap(\.secrets) {
+            switch secret.kind {
+            case .token:
+                try writeOnce(file(secret)) { Self.randomToken() }
+            case .accessTokenSigningKey:
+                try writeOnce(file(secret)) { AccessTokenKeys.newSigningKeyPEM() }
+                let publicKey = try AccessTokenKeys.publicKeyPEM(ofSigningKey: try read(file(secret)))
+                try Data(publicKey.utf8).write(to: URL(fileURLWithPath: publicKeyFile))
+            }
         }
+        for service in services {
+            try writeOnce(databasePasswordFile(for: ServiceRole(service: service.name.rawValue))) { Self.randomToken() }
+        }
+    }
+
+    /// The environment `service` gets: every declared secret of every service removed from
+    /// `environment` (inline or as a file), then the shared ones and its own added back as files.
+    public func environment(for service: ServiceDescriptor, among services: [ServiceDescriptor], base environment: [String: String]) -> [String: String] {
+        var environment = environment
+        for secret in ServiceDescriptor.sharedSecrets + services.flatMap(\.secrets) {
+            environment[secret.variable] = nil
+            environment["\(secret.variable)_FILE"] = nil
+        }
+        environment[ServiceDescriptor.publicKeyVariable] = nil
+        environment["\(ServiceDescriptor.publicKeyVariable)_FILE"] = publicKeyFile
+        for secret in ServiceDescriptor.sharedSecrets + service.secrets {
+            environment["\(secret.variable)_FILE"] = file(secret)
+        }
+        return environment
     }
 
     public func read(_ file: String) throws -> String {

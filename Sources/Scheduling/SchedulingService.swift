@@ -3,61 +3,52 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import ServiceKit
+import ServiceLifecycle
 import Store
 
-/// The scheduling service: the directory, sign-in and (with later issues) the timetable.
-public struct SchedulingService: Sendable {
+/// The scheduling service: the directory, sign-in and the timetable.
+public struct SchedulingService: CloudClassService {
     public let config: SchedulingConfig
     public let database: Database
-    public let metrics: ServiceMetrics
     public let hasher: PasswordHasher
     public let throttle: LoginThrottle
     public let addressThrottle: LoginThrottle
     let issuer: TokenIssuer
-    let verifier: AccessTokenVerifier
 
     public init(config: SchedulingConfig, database: Database) async throws {
         self.config = config
         self.database = database
-        let hasher = PasswordHasher(cost: config.bcryptCost, workers: config.bcryptWorkers, queueLimit: config.bcryptQueueLimit)
-        self.hasher = hasher
-        self.metrics = ServiceMetrics(
-            service: "scheduling",
-            database: database,
-            gauges: [("cloudclass_bcrypt_queue_depth", "Password checks running or waiting", { Double(hasher.queueDepth) })]
-        )
+        self.hasher = PasswordHasher(cost: config.bcryptCost, workers: config.bcryptWorkers, queueLimit: config.bcryptQueueLimit)
         self.throttle = LoginThrottle(policy: config.loginThrottle)
         self.addressThrottle = LoginThrottle(policy: config.addressThrottle)
         self.issuer = try await TokenIssuer(privateKeyPEM: config.signingKeyPEM, accessTokenLifetime: config.accessTokenLifetime)
-        self.verifier = try await AccessTokenVerifier(publicKeyPEM: issuer.publicKeyPEM)
     }
 
-    public var publicKeyPEM: String { issuer.publicKeyPEM }
+    public var settings: ServiceSettings { config.service }
 
     /// Roster files may be this large (every other body is limited to 1 MiB).
     public static var rosterBodyLimit: Int { RosterController.maximumBodyBytes }
 
-    /// Every route of the service, with the middleware every route shares.
-    public func routes() -> RouteTable<AppRequestContext> {
-        let router = Router(context: AppRequestContext.self)
-        router.add(middleware: RequestIDMiddleware())
-        if config.requestMetrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
-        router.add(middleware: ProblemMiddleware())
-        router.add(middleware: ServiceTokenMiddleware(serviceToken: config.serviceToken))
-        router.add(middleware: AuthMiddleware(verifier: verifier))
-        let routes = RouteTable(router: router)
+    public var gauges: [ServiceMetrics.SampledGauge] {
+        let hasher = self.hasher
+        return [ServiceMetrics.SampledGauge("cloudclass_bcrypt_queue_depth", help: "Password checks running or waiting") { Double(hasher.queueDepth) }]
+    }
+
+    public func backgroundServices(logger: Logger) -> [any Service] {
+        [IdempotencyPurge(idempotency: Idempotency(database: database), logger: logger)]
+    }
+
+    public func addRoutes(to routes: RouteTable) {
         let authStore = AuthStore(database: database, refreshTokenLifetime: config.refreshTokenLifetime, reuseGrace: config.refreshReuseGrace)
-        HealthRoutes(service: "scheduling", database: database).register(on: routes)
-        metrics.register(on: routes)
         InternalController(store: authStore, database: database).register(on: routes)
         AuthController(
             store: authStore,
             hasher: hasher,
             throttle: throttle,
             addressThrottle: addressThrottle,
-            addresses: ClientAddressResolver(trustedProxies: config.trustedProxies),
+            addresses: ClientAddressResolver(trustedProxies: config.service.trustedProxies),
             issuer: issuer,
-            calendarLinks: CalendarLinks(database: database, publicURL: config.publicURL)
+            calendarLinks: CalendarLinks(database: database, publicURL: config.service.publicURL)
         ).register(on: routes)
         DirectoryController(database: database).register(on: routes)
         ClassesController(database: database).register(on: routes)
@@ -72,20 +63,31 @@ public struct SchedulingService: Sendable {
         LessonsController(database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: involvement)
             .register(on: routes)
         TimetableController(database: database, timetable: TimetableQuery(database: database), timeZone: config.timeZone).register(on: routes)
-        return routes
     }
+}
 
-    /// - Parameter onServerRunning: called once the server listens (tests learn the port).
-    public func application(
-        logger: Logger,
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
-        Application(
-            router: routes().router,
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "cloudclass-scheduling"),
-            services: [database.client, IdempotencyPurge(idempotency: Idempotency(database: database), logger: logger)],
-            onServerRunning: onServerRunning,
-            logger: logger
-        )
-    }
+extension SchedulingService {
+    /// How the platform runs, routes to and seeds the scheduling service.
+    public static let descriptor = ServiceDescriptor(
+        name: .scheduling,
+        gatewayRoutes: [
+            .init("^/api/v1/schools/[^/]+/roster$", maximumBodyBytes: rosterBodyLimit),
+            // Whatever no other service claims under /api/v1/ is scheduling's (the directory,
+            // sign-in, the timetable).
+            .init("^/api/v1(/|$)", isFallback: true),
+        ],
+        secrets: [SchedulingConfig.signingKey],
+        make: { settings, environment, database in
+            try await SchedulingService(config: try SchedulingConfig.fromEnvironment(environment, service: settings), database: database)
+        },
+        seedDemo: { demo in
+            let cost = try demo.environment.int("CLOUDCLASS_BCRYPT_COST", default: 12, in: 4...31)
+            try await DemoData.seed(database: demo.database, hasher: PasswordHasher(cost: cost, workers: 1, queueLimit: 1), logger: demo.logger)
+        },
+        demoSummary: [
+            "try: curl -s {gateway}/api/v1/auth/login -H 'content-type: application/json' \\",
+            "          -d '{\"username\":\"admin\",\"password\":\"\(DemoData.password)\"}'",
+            "demo accounts (demo only): admin, teacher, teacher2, student, pupil001…pupil200; password \"\(DemoData.password)\"",
+        ]
+    )
 }

@@ -68,13 +68,17 @@ public struct ConfigReader: Sendable {
     }
 }
 
-/// Where each service listens by default (RUNNING.md).
+/// The platform's services and where each listens by default (RUNNING.md): the address book a
+/// service uses to find another without knowing anything else about it.
 public enum ServiceName: String, CaseIterable, Sendable {
-    case scheduling
+    case scheduling, broadcast, attendance, bandwidth
 
     public var defaultPort: Int {
         switch self {
         case .scheduling: 8101
+        case .broadcast: 8102
+        case .attendance: 8103
+        case .bandwidth: 8104
         }
     }
 

@@ -3,7 +3,7 @@ import PostgresNIO
 import Store
 
 /// `/health` (the process answers) and `/ready` (it can reach its database).
-public struct HealthRoutes<Context: ServiceRequestContext>: Sendable {
+public struct HealthRoutes: Sendable {
     let service: String
     let database: Database
 
@@ -17,11 +17,11 @@ public struct HealthRoutes<Context: ServiceRequestContext>: Sendable {
         var service: String
     }
 
-    public func register(on routes: RouteTable<Context>) {
-        routes.get("/health") { _, _ in
+    public func register(on routes: RouteTable) {
+        routes.get("/health", for: .anyone) { _, _ in
             Status(status: "ok", service: service)
         }
-        routes.get("/ready") { _, context in
+        routes.get("/ready", for: .anyone) { _, context in
             do {
                 _ = try await withThrowingTimeout(seconds: 2) {
                     try await database.query("SELECT 1", idempotent: false, logger: context.logger)

@@ -8,7 +8,8 @@ extension HTTPField.Name {
 
 /// Carries the caller's `X-Request-ID` (or a new one) into every log line of the request and back
 /// in the response, so one request can be followed across the gateway and the services.
-public struct RequestIDMiddleware<Context: ServiceRequestContext>: RouterMiddleware {
+public struct RequestIDMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

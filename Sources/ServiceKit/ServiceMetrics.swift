@@ -16,8 +16,21 @@ public final class ServiceMetrics: Sendable {
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
     ]
 
-    /// - Parameter gauges: extra figures sampled at each scrape: (name, help, reader).
-    public init(service: String, database: Database, gauges: [(String, String, @Sendable () -> Double)] = []) {
+    /// A figure read at each scrape, e.g. the bcrypt queue's depth.
+    public struct SampledGauge: Sendable {
+        public var name: String
+        public var help: String
+        public var read: @Sendable () -> Double
+
+        public init(_ name: String, help: String, read: @escaping @Sendable () -> Double) {
+            self.name = name
+            self.help = help
+            self.read = read
+        }
+    }
+
+    /// - Parameter gauges: extra figures sampled at each scrape.
+    public init(service: String, database: Database, gauges: [SampledGauge] = []) {
         self.service = service
         let registry = self.registry
         func gauge(_ name: String, _ unit: String, _ help: String) -> Gauge {
@@ -31,8 +44,8 @@ public final class ServiceMetrics: Sendable {
             (gauge("process_open", "fds", "Open file descriptors"), { ProcessFigures.current().openFiles }),
             (gauge("process_start_time", "seconds", "Start time since the epoch"), { ProcessFigures.startTime }),
         ]
-        for (name, help, read) in gauges {
-            sampled.append((registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help)), read))
+        for extra in gauges {
+            sampled.append((registry.makeGauge(descriptor: MetricNameDescriptor(metricName: extra.name, unitName: "", helpText: extra.help)), extra.read))
         }
         self.sampled = sampled
     }
@@ -56,8 +69,8 @@ public final class ServiceMetrics: Sendable {
         return registry.emitToString()
     }
 
-    public func register<Context: ServiceRequestContext>(on routes: RouteTable<Context>) {
-        routes.get("/metrics") { _, _ in
+    public func register(on routes: RouteTable) {
+        routes.get("/metrics", for: .anyone) { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -68,7 +81,8 @@ public final class ServiceMetrics: Sendable {
 }
 
 /// Counts every answer by method, route pattern and status, and times it.
-public struct MetricsMiddleware<Context: ServiceRequestContext>: RouterMiddleware {
+public struct MetricsMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
     let metrics: ServiceMetrics
 
     public init(metrics: ServiceMetrics) {

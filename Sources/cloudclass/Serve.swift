@@ -2,8 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
-import PostgresNIO
-import Scheduling
+import ServiceCatalog
 import ServiceKit
 import Store
 
@@ -12,23 +11,23 @@ extension ServiceName: ExpressibleByArgument {}
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run one service in the foreground (as `up` does for each).")
 
-    @Argument(help: "The service: \(ServiceName.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Argument(help: "The service: \(ServiceCatalog.all.map(\.name.rawValue).joined(separator: ", ")).")
     var service: ServiceName
 
     func run() async throws {
         JSONLogHandler.bootstrap()
         let logger = Logger(label: "cloudclass.\(service.rawValue)")
+        guard let descriptor = ServiceCatalog.descriptor(service) else {
+            throw ValidationError("\(service.rawValue) is not part of this build yet.")
+        }
         let env = ConfigReader()
         guard let url = env.string("DATABASE_URL") else {
             throw ValidationError("Set DATABASE_URL (postgres://user:password@host:port/database), or use `cloudclass up`.")
         }
+        let settings = try ServiceSettings.fromEnvironment(env, service: service)
         var database = try DatabaseSettings(url: url)
-        database.maximumConnections = try env.int("CLOUDCLASS_DB_POOL", default: 20, in: 1...500)
-        let client = Database(settings: database, logger: logger)
-        switch service {
-        case .scheduling:
-            let service = try await SchedulingService(config: try SchedulingConfig.fromEnvironment(env), database: client)
-            try await service.application(logger: logger).runService()
-        }
+        database.maximumConnections = settings.databasePoolSize
+        let built = try await descriptor.make(settings, env, Database(settings: database, logger: logger))
+        try await built.buildApplication(logger: logger).runService()
     }
 }

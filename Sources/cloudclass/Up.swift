@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Platform
+import ServiceCatalog
 import ServiceKit
 
 struct Up: AsyncParsableCommand {
@@ -27,7 +28,8 @@ struct Up: AsyncParsableCommand {
             demo: demo,
             executable: executablePath(),
             gatewayPort: try env.int("CLOUDCLASS_GATEWAY_PORT", default: 8080, in: 1...65535),
-            environment: ProcessInfo.processInfo.environment
+            environment: ProcessInfo.processInfo.environment,
+            services: ServiceCatalog.all
         )
         let runner = PlatformRunner(options: options, logger: Logger(label: "cloudclass.up")) { line in
             FileHandle.standardOutput.write(Data("[up] \(line)\n".utf8))

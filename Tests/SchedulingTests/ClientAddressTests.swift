@@ -42,7 +42,7 @@ import Testing
     @Test func forwardedForFromAnUntrustedPeerIsIgnored() async throws {
         let app = try await TestApp.make {
             Self.smallAddressBudget(&$0)
-            $0.trustedProxies = []
+            $0.service.trustedProxies = []
         }
         try await app.addUser("pupil")
         try await app.testLive { client async throws in

@@ -13,7 +13,7 @@ import Testing
         let app = try await TestApp.make { $0.bcryptCost = 14 }
         try await app.addUser("late.pupil")
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let application = app.service.application(logger: Logger(label: "test.shutdown")) { channel in
+        let application = try await app.service.buildApplication(logger: Logger(label: "test.shutdown")) { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)
         }
         let group = ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: Logger(label: "test.shutdown"))

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
-import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
@@ -13,7 +12,7 @@ import TestSupport
 
 /// A scheduling service on a fresh database of the test cluster.
 struct TestApp {
-    static let signingKeyPEM = TokenIssuer.newSigningKeyPEM()
+    static let signingKeyPEM = AccessTokenKeys.newSigningKeyPEM()
     static let password = "correct horse battery"
     static let serviceToken = "test-service-token-0123456789abcdef"
 
@@ -25,7 +24,8 @@ struct TestApp {
         _ configure: (inout SchedulingConfig) -> Void = { _ in }
     ) async throws -> TestApp {
         let database = try await postgres.freshDatabase()
-        var config = SchedulingConfig(port: 0, signingKeyPEM: signingKeyPEM, serviceToken: serviceToken, bcryptCost: 4, bcryptWorkers: 2, bcryptQueueLimit: 64)
+        let settings = ServiceSettings(service: .scheduling, port: 0, serviceToken: serviceToken, accessTokenPublicKeyPEM: "")
+        var config = try SchedulingConfig(service: settings, signingKeyPEM: signingKeyPEM, bcryptCost: 4, bcryptWorkers: 2, bcryptQueueLimit: 64)
         configure(&config)
         // The service connects as its own role, as in production; test set-up uses the superuser.
         let client = Database(settings: TestPostgres.asService("scheduling", database), logger: Logger(label: "test.db"))
@@ -35,13 +35,13 @@ struct TestApp {
 
     /// Runs `body` against the router in memory (no socket).
     func test<T>(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
-        let application = service.application(logger: Logger(label: "test.scheduling"))
+        let application = try await service.buildApplication(logger: Logger(label: "test.scheduling"))
         return try await application.test(.router, body)
     }
 
     /// Runs `body` against a live server on a localhost port, for concurrent requests.
     func testLive<T>(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
-        let application = service.application(logger: Logger(label: "test.scheduling"))
+        let application = try await service.buildApplication(logger: Logger(label: "test.scheduling"))
         return try await application.test(.live, body)
     }
 

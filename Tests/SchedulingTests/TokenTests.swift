@@ -44,7 +44,7 @@ import Testing
         let id = try await app.addUser("root", role: .admin)
         let expired = try await sign(claims(user: id, expires: Date().addingTimeInterval(-60)))
         let wrongAudience = try await sign(claims(user: id, audience: "cloudclass-internal"))
-        let forged = try await sign(claims(user: id), keyPEM: TokenIssuer.newSigningKeyPEM())
+        let forged = try await sign(claims(user: id), keyPEM: AccessTokenKeys.newSigningKeyPEM())
         let garbage = "not.a.jwt"
         try await app.test { client async throws in
             for (name, token) in [("expired", expired), ("wrong audience", wrongAudience), ("forged", forged), ("garbage", garbage)] {

@@ -61,16 +61,16 @@ struct AuthController: Sendable {
         var active: Bool
     }
 
-    func register(on routes: RouteTable<AppRequestContext>) {
-        routes.post("/api/v1/auth/login", use: login)
-        routes.post("/api/v1/auth/refresh", use: refresh)
-        routes.post("/api/v1/auth/activate", use: activate)
-        routes.post("/api/v1/auth/logout", use: logout)
-        routes.get("/api/v1/me", use: me)
-        routes.post("/api/v1/users/:id/deactivate", use: deactivate)
+    func register(on routes: RouteTable) {
+        routes.post("/api/v1/auth/login", for: .anyone, use: login)
+        routes.post("/api/v1/auth/refresh", for: .anyone, use: refresh)
+        routes.post("/api/v1/auth/activate", for: .anyone, use: activate)
+        routes.post("/api/v1/auth/logout", for: .anyone, use: logout)
+        routes.get("/api/v1/me", for: .signedIn, use: me)
+        routes.post("/api/v1/users/:id/deactivate", for: .users(.admin), use: deactivate)
     }
 
-    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> TokenPair {
+    @Sendable func login(_ request: Request, context: CallerContext<Anyone>) async throws -> TokenPair {
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
         let username = body.username.trimmingCharacters(in: .whitespaces).lowercased()
         var errors: [Problem.FieldError] = []
@@ -101,7 +101,7 @@ struct AuthController: Sendable {
     }
 
     /// First sign-in of a user made without a password: the one-time code sets their own.
-    @Sendable func activate(_ request: Request, context: AppRequestContext) async throws -> TokenPair {
+    @Sendable func activate(_ request: Request, context: CallerContext<Anyone>) async throws -> TokenPair {
         let body = try await request.decodeJSON(as: ActivateRequest.self, context: context)
         let username = body.username.trimmingCharacters(in: .whitespaces).lowercased()
         let code = ActivationCode.normalize(body.activation_code)
@@ -144,7 +144,7 @@ struct AuthController: Sendable {
         return try await pair(for: account, refreshToken: refreshToken)
     }
 
-    @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> TokenPair {
+    @Sendable func refresh(_ request: Request, context: CallerContext<Anyone>) async throws -> TokenPair {
         let body = try await request.decodeJSON(as: RefreshRequest.self, context: context)
         guard !body.refresh_token.isEmpty, body.refresh_token.utf8.count <= 256 else {
             throw Problem.invalid(field: "refresh_token", "must be a refresh token from login or refresh")
@@ -167,14 +167,14 @@ struct AuthController: Sendable {
         }
     }
 
-    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func logout(_ request: Request, context: CallerContext<Anyone>) async throws -> Response {
         let body = try await request.decodeJSON(as: RefreshRequest.self, context: context)
         try await store.logout(token: body.refresh_token, logger: context.logger)
         return Response(status: .noContent)
     }
 
-    @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> Me {
-        let identity = try context.requireIdentity()
+    @Sendable func me(_ request: Request, context: CallerContext<Identity>) async throws -> Me {
+        let identity = context.caller
         guard let account = try await store.account(id: identity.userID, logger: context.logger) else {
             throw Problem.unauthorized("The access token names a user that does not exist.")
         }
@@ -186,8 +186,8 @@ struct AuthController: Sendable {
     }
 
     /// The user can no longer sign in and their sign-ins end; their records stay.
-    @Sendable func deactivate(_ request: Request, context: AppRequestContext) async throws -> UserState {
-        let admin = try context.requireRole(.admin)
+    @Sendable func deactivate(_ request: Request, context: CallerContext<Identity>) async throws -> UserState {
+        let admin = context.caller
         let id = try context.parameters.uuid("id")
         guard id != admin.userID else {
             throw Problem.conflict("You cannot deactivate your own account; ask another administrator.")

@@ -6,12 +6,10 @@ import ServiceKit
 /// Mints access tokens (ES256; only this service holds the private key) and refresh tokens.
 public struct TokenIssuer: Sendable {
     let keys: JWTKeyCollection
-    public let publicKeyPEM: String
     let accessTokenLifetime: TimeInterval
 
     public init(privateKeyPEM: String, accessTokenLifetime: TimeInterval) async throws {
         let key = try ES256PrivateKey(pem: privateKeyPEM)
-        self.publicKeyPEM = key.publicKey.pemRepresentation
         self.keys = JWTKeyCollection()
         self.accessTokenLifetime = accessTokenLifetime
         await keys.add(ecdsa: key, kid: JWKIdentifier(string: AccessTokenVerifier.keyID))
@@ -32,11 +30,6 @@ public struct TokenIssuer: Sendable {
 
     public static func hash(refreshToken: String) -> Data {
         Data(SHA256.hash(data: Data(refreshToken.utf8)))
-    }
-
-    /// A new ES256 private key in PEM, for `up` and tests.
-    public static func newSigningKeyPEM() -> String {
-        ES256PrivateKey().pemRepresentation
     }
 }
 

@@ -23,13 +23,12 @@ struct ClassesController: Sendable {
         var grade: Int
     }
 
-    func register(on routes: RouteTable<AppRequestContext>) {
-        routes.post("/api/v1/classes", use: create)
-        routes.get("/api/v1/classes", use: list)
+    func register(on routes: RouteTable) {
+        routes.post("/api/v1/classes", for: .users(.admin), use: create)
+        routes.get("/api/v1/classes", for: .users(.admin, .teacher), use: list)
     }
 
-    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<SchoolClass> {
-        _ = try context.requireRole(.admin)
+    @Sendable func create(_ request: Request, context: CallerContext<Identity>) async throws -> EditedResponse<SchoolClass> {
         let body = try await request.decodeJSON(as: NewClass.self, context: context)
         let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors: [Problem.FieldError] = []
@@ -55,8 +54,7 @@ struct ClassesController: Sendable {
         return EditedResponse(status: .created, response: created)
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> DirectoryController.Page<SchoolClass> {
-        _ = try context.requireRole(.admin, .teacher)
+    @Sendable func list(_ request: Request, context: CallerContext<Identity>) async throws -> DirectoryController.Page<SchoolClass> {
         let query = request.uri.queryParameters
         let limit = try DirectoryController.limit(query["limit"].map(String.init))
         var schoolID: UUID?

@@ -46,15 +46,14 @@ struct DirectoryController: Sendable {
         }
     }
 
-    func register(on routes: RouteTable<AppRequestContext>) {
-        routes.get("/api/v1/regions", use: regions)
-        routes.post("/api/v1/schools", use: createSchool)
-        routes.get("/api/v1/schools", use: listSchools)
-        routes.get("/api/v1/schools/:id", use: school)
+    func register(on routes: RouteTable) {
+        routes.get("/api/v1/regions", for: .signedIn, use: regions)
+        routes.post("/api/v1/schools", for: .users(.admin), use: createSchool)
+        routes.get("/api/v1/schools", for: .users(.admin), use: listSchools)
+        routes.get("/api/v1/schools/:id", for: .users(.admin), use: school)
     }
 
-    @Sendable func regions(_ request: Request, context: AppRequestContext) async throws -> Page<Region> {
-        _ = try context.requireIdentity()
+    @Sendable func regions(_ request: Request, context: CallerContext<Identity>) async throws -> Page<Region> {
         var items: [Region] = []
         let rows = try await database.query("SELECT code, name, name_zh FROM scheduling.regions ORDER BY code", idempotent: true, logger: context.logger)
         for row in rows {
@@ -64,8 +63,7 @@ struct DirectoryController: Sendable {
         return Page(items: items, next_cursor: nil)
     }
 
-    @Sendable func createSchool(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<School> {
-        _ = try context.requireRole(.admin)
+    @Sendable func createSchool(_ request: Request, context: CallerContext<Identity>) async throws -> EditedResponse<School> {
         let body = try await request.decodeJSON(as: NewSchool.self, context: context)
         let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
         let code = body.code.trimmingCharacters(in: .whitespaces).lowercased()
@@ -94,8 +92,7 @@ struct DirectoryController: Sendable {
         return EditedResponse(status: .created, headers: [.location: "/api/v1/schools/\(school.id)"], response: school)
     }
 
-    @Sendable func listSchools(_ request: Request, context: AppRequestContext) async throws -> Page<School> {
-        _ = try context.requireRole(.admin)
+    @Sendable func listSchools(_ request: Request, context: CallerContext<Identity>) async throws -> Page<School> {
         let query = request.uri.queryParameters
         let limit = try Self.limit(query["limit"].map(String.init))
         let after = query["cursor"].map(String.init) ?? ""
@@ -117,8 +114,7 @@ struct DirectoryController: Sendable {
         return Page(fetched: items, limit: limit, cursor: \.code)
     }
 
-    @Sendable func school(_ request: Request, context: AppRequestContext) async throws -> School {
-        _ = try context.requireRole(.admin)
+    @Sendable func school(_ request: Request, context: CallerContext<Identity>) async throws -> School {
         let id = try context.parameters.uuid("id")
         let rows = try await database.query(
             "SELECT id, name, code, region, created_at FROM scheduling.schools WHERE id = \(id)",

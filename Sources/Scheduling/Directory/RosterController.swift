@@ -40,12 +40,11 @@ struct RosterController: Sendable {
         var classID: UUID?
     }
 
-    func register(on routes: RouteTable<AppRequestContext>) {
-        routes.post("/api/v1/schools/:id/roster", use: importRoster)
+    func register(on routes: RouteTable) {
+        routes.post("/api/v1/schools/:id/roster", for: .users(.admin), use: importRoster)
     }
 
-    @Sendable func importRoster(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try context.requireRole(.admin)
+    @Sendable func importRoster(_ request: Request, context: CallerContext<Identity>) async throws -> Response {
         let schoolID = try context.parameters.uuid("id")
         let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard mediaType == "text/csv" else {

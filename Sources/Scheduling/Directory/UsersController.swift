@@ -38,13 +38,12 @@ struct UsersController: Sendable {
         var activation_expires_at: Date
     }
 
-    func register(on routes: RouteTable<AppRequestContext>) {
-        routes.post("/api/v1/users", use: create)
-        routes.post("/api/v1/users/:id/activation-code", use: issueCode)
+    func register(on routes: RouteTable) {
+        routes.post("/api/v1/users", for: .users(.admin), use: create)
+        routes.post("/api/v1/users/:id/activation-code", for: .users(.admin), use: issueCode)
     }
 
-    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CreatedUser> {
-        _ = try context.requireRole(.admin)
+    @Sendable func create(_ request: Request, context: CallerContext<Identity>) async throws -> EditedResponse<CreatedUser> {
         let body = try await request.decodeJSON(as: NewUser.self, context: context)
         let username = body.username.trimmingCharacters(in: .whitespaces).lowercased()
         let displayName = body.display_name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -100,8 +99,7 @@ struct UsersController: Sendable {
 
     /// A new code for a user who lost theirs or locked it: the old one stops working, and a
     /// password they set is cleared only when they activate with the new code.
-    @Sendable func issueCode(_ request: Request, context: AppRequestContext) async throws -> IssuedCode {
-        _ = try context.requireRole(.admin)
+    @Sendable func issueCode(_ request: Request, context: CallerContext<Identity>) async throws -> IssuedCode {
         let id = try context.parameters.uuid("id")
         let code = ActivationCode.generate()
         let username: String? = try await database.withTransaction(logger: context.logger, idempotent: true) { connection in

@@ -13,15 +13,14 @@ struct InternalController: Sendable {
     /// The widest window the audience query answers (a forecast looks a day or two ahead).
     static let longestAudienceWindow: TimeInterval = 8 * 86_400
 
-    func register(on routes: RouteTable<AppRequestContext>) {
-        routes.get(InternalRoutes.userPattern, use: user)
-        routes.get(InternalRoutes.lessonPattern, use: lesson)
-        routes.get(InternalRoutes.viewingPattern, use: viewing)
-        routes.get(InternalRoutes.audiencePattern, use: audience)
+    func register(on routes: RouteTable) {
+        routes.get(InternalRoutes.userPattern, for: .services, use: user)
+        routes.get(InternalRoutes.lessonPattern, for: .services, use: lesson)
+        routes.get(InternalRoutes.viewingPattern, for: .services, use: viewing)
+        routes.get(InternalRoutes.audiencePattern, for: .services, use: audience)
     }
 
-    @Sendable func user(_ request: Request, context: AppRequestContext) async throws -> InternalMessage<UserInfo> {
-        try context.requireServiceCaller()
+    @Sendable func user(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<UserInfo> {
         let id = try context.parameters.uuid("id")
         guard let account = try await store.account(id: id, logger: context.logger) else {
             throw Problem.notFound("No user has id \(id.lowercased).")
@@ -34,8 +33,7 @@ struct InternalController: Sendable {
         )
     }
 
-    @Sendable func lesson(_ request: Request, context: AppRequestContext) async throws -> InternalMessage<LessonInfo> {
-        try context.requireServiceCaller()
+    @Sendable func lesson(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<LessonInfo> {
         let id = try context.parameters.uuid("id")
         let rows = try await database.query(
             "SELECT l.course_id, l.teacher_id, l.title, lower(l.during), upper(l.during), l.state FROM scheduling.lessons l WHERE l.id = \(id)",
@@ -49,8 +47,7 @@ struct InternalController: Sendable {
 
     /// One round trip: the lesson's state, the student's standing and enrolment, and where
     /// they are.
-    @Sendable func viewing(_ request: Request, context: AppRequestContext) async throws -> InternalMessage<ViewingPermission> {
-        try context.requireServiceCaller()
+    @Sendable func viewing(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<ViewingPermission> {
         let lessonID = try context.parameters.uuid("id")
         let studentID = try context.parameters.uuid("student_id")
         let rows = try await database.query(
@@ -80,8 +77,7 @@ struct InternalController: Sendable {
 
     /// Students expected per scheduled lesson overlapping `[from, to)`, by the region of their
     /// school; a student enrolled both by class and by name counts once.
-    @Sendable func audience(_ request: Request, context: AppRequestContext) async throws -> InternalMessage<ExpectedAudience> {
-        try context.requireServiceCaller()
+    @Sendable func audience(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<ExpectedAudience> {
         let query = request.uri.queryParameters
         guard let from = query["from"].flatMap({ RFC3339.parse(String($0)) }), let to = query["to"].flatMap({ RFC3339.parse(String($0)) }),
             to > from, to.timeIntervalSince(from) <= Self.longestAudienceWindow

@@ -31,16 +31,16 @@ struct CoursesController: Sendable {
         var student_ids: [String]
     }
 
-    func register(on routes: RouteTable<AppRequestContext>) {
-        routes.post("/api/v1/courses", use: create)
-        routes.get("/api/v1/courses", use: list)
-        routes.get("/api/v1/courses/:id", use: show)
-        routes.post("/api/v1/courses/:id/enrollments", use: enroll)
-        routes.get("/api/v1/courses/:id/enrollments", use: enrollments)
+    func register(on routes: RouteTable) {
+        routes.post("/api/v1/courses", for: .users(.teacher, .admin), use: create)
+        routes.get("/api/v1/courses", for: .users(.teacher, .admin), use: list)
+        routes.get("/api/v1/courses/:id", for: .signedIn, use: show)
+        routes.post("/api/v1/courses/:id/enrollments", for: .users(.teacher, .admin), use: enroll)
+        routes.get("/api/v1/courses/:id/enrollments", for: .users(.teacher, .admin), use: enrollments)
     }
 
-    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let identity = try context.requireRole(.teacher, .admin)
+    @Sendable func create(_ request: Request, context: CallerContext<Identity>) async throws -> Response {
+        let identity = context.caller
         let (body, raw) = try await request.decodeJSONKeepingBody(as: NewCourse.self, context: context)
         let title = body.title.trimmingCharacters(in: .whitespacesAndNewlines)
         let subject = body.subject.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -70,8 +70,8 @@ struct CoursesController: Sendable {
         }
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> DirectoryController.Page<Course> {
-        let identity = try context.requireRole(.teacher, .admin)
+    @Sendable func list(_ request: Request, context: CallerContext<Identity>) async throws -> DirectoryController.Page<Course> {
+        let identity = context.caller
         let query = request.uri.queryParameters
         let limit = try DirectoryController.limit(query["limit"].map(String.init))
         var teacher: UUID? = identity.role == .teacher ? identity.userID : nil
@@ -92,8 +92,8 @@ struct CoursesController: Sendable {
         return .init(fetched: try rows.map(CourseAccess.course(from:)), limit: limit, cursor: \.id)
     }
 
-    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Course {
-        let identity = try context.requireIdentity()
+    @Sendable func show(_ request: Request, context: CallerContext<Identity>) async throws -> Course {
+        let identity = context.caller
         let id = try context.parameters.uuid("id")
         guard let course = try await courses.course(id, logger: context.logger) else { throw Problem.notFound("No course has id \(id.lowercased).") }
         if identity.role == .student {
@@ -106,8 +106,8 @@ struct CoursesController: Sendable {
 
     /// Adds classes and single students to a course (already enrolled ones are left as they are).
     /// New classes take their seats in every lesson ahead, under the same clash rules as booking.
-    @Sendable func enroll(_ request: Request, context: AppRequestContext) async throws -> Enrollments {
-        let identity = try context.requireRole(.teacher, .admin)
+    @Sendable func enroll(_ request: Request, context: CallerContext<Identity>) async throws -> Enrollments {
+        let identity = context.caller
         let courseID = try context.parameters.uuid("id")
         let body = try await request.decodeJSON(as: EnrollmentRequest.self, context: context)
         let classIDs = (body.class_ids ?? []).uniqued()
@@ -154,8 +154,8 @@ struct CoursesController: Sendable {
         return try await enrollments(of: courseID, logger: context.logger)
     }
 
-    @Sendable func enrollments(_ request: Request, context: AppRequestContext) async throws -> Enrollments {
-        let identity = try context.requireRole(.teacher, .admin)
+    @Sendable func enrollments(_ request: Request, context: CallerContext<Identity>) async throws -> Enrollments {
+        let identity = context.caller
         let courseID = try context.parameters.uuid("id")
         _ = try await courses.owned(courseID, by: identity, logger: context.logger)
         return try await enrollments(of: courseID, logger: context.logger)

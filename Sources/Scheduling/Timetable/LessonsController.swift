@@ -48,16 +48,16 @@ struct LessonsController: Sendable {
         var lessons: [Lesson]
     }
 
-    func register(on routes: RouteTable<AppRequestContext>) {
-        routes.post("/api/v1/lessons", use: create)
-        routes.post("/api/v1/lesson-series", use: createSeries)
-        routes.get("/api/v1/lessons/:id", use: show)
-        routes.patch("/api/v1/lessons/:id", use: reschedule)
-        routes.post("/api/v1/lessons/:id/cancel", use: cancel)
+    func register(on routes: RouteTable) {
+        routes.post("/api/v1/lessons", for: .users(.teacher, .admin), use: create)
+        routes.post("/api/v1/lesson-series", for: .users(.teacher, .admin), use: createSeries)
+        routes.get("/api/v1/lessons/:id", for: .signedIn, use: show)
+        routes.patch("/api/v1/lessons/:id", for: .users(.teacher, .admin), use: reschedule)
+        routes.post("/api/v1/lessons/:id/cancel", for: .users(.teacher, .admin), use: cancel)
     }
 
-    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let identity = try context.requireRole(.teacher, .admin)
+    @Sendable func create(_ request: Request, context: CallerContext<Identity>) async throws -> Response {
+        let identity = context.caller
         let (body, raw) = try await request.decodeJSONKeepingBody(as: NewLesson.self, context: context)
         let title = body.title.trimmingCharacters(in: .whitespacesAndNewlines)
         let errors = LessonRules.check(title: title) + LessonRules.check(startsAt: body.starts_at, endsAt: body.ends_at)
@@ -76,8 +76,8 @@ struct LessonsController: Sendable {
         }
     }
 
-    @Sendable func createSeries(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let identity = try context.requireRole(.teacher, .admin)
+    @Sendable func createSeries(_ request: Request, context: CallerContext<Identity>) async throws -> Response {
+        let identity = context.caller
         let (body, raw) = try await request.decodeJSONKeepingBody(as: NewSeries.self, context: context)
         let title = body.title.trimmingCharacters(in: .whitespacesAndNewlines)
         let series = try Self.series(from: body, title: title)
@@ -148,8 +148,8 @@ struct LessonsController: Sendable {
         )
     }
 
-    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Lesson {
-        let identity = try context.requireIdentity()
+    @Sendable func show(_ request: Request, context: CallerContext<Identity>) async throws -> Lesson {
+        let identity = context.caller
         let lesson = try await lesson(context.parameters.uuid("id"), logger: context.logger)
         guard try await involvement.isInvolved(identity, in: lesson, logger: context.logger) else {
             throw Problem.forbidden("You are neither teaching nor enrolled in this lesson.")
@@ -159,8 +159,8 @@ struct LessonsController: Sendable {
 
     /// Moves a lesson; with `rest_of_series=true` also every later lesson of its series, by the
     /// same shift of local date and time in the series' zone (DST-safe), all or none.
-    @Sendable func reschedule(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let identity = try context.requireRole(.teacher, .admin)
+    @Sendable func reschedule(_ request: Request, context: CallerContext<Identity>) async throws -> Response {
+        let identity = context.caller
         let current = try await lesson(context.parameters.uuid("id"), logger: context.logger)
         let change = try await request.decodeJSON(as: LessonChange.self, context: context)
         let course = try await courses.owned(UUID(uuidString: current.course_id)!, by: identity, logger: context.logger)
@@ -227,8 +227,8 @@ struct LessonsController: Sendable {
 
     /// Cancels a lesson (and with `rest_of_series=true` every later lesson of its series),
     /// freeing the teacher's and classes' time. Cancelling twice changes nothing.
-    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> LessonList {
-        let identity = try context.requireRole(.teacher, .admin)
+    @Sendable func cancel(_ request: Request, context: CallerContext<Identity>) async throws -> LessonList {
+        let identity = context.caller
         let current = try await lesson(context.parameters.uuid("id"), logger: context.logger)
         _ = try await courses.owned(UUID(uuidString: current.course_id)!, by: identity, logger: context.logger)
         let restOfSeries = request.uri.queryParameters["rest_of_series"].map { $0 == "true" || $0 == "1" } ?? false

@@ -15,15 +15,15 @@ struct TimetableController: Sendable {
     /// The longest window one timetable request may span.
     static let longestWindow: TimeInterval = 92 * 86_400
 
-    func register(on routes: RouteTable<AppRequestContext>) {
-        routes.get("/api/v1/timetable", use: show)
-        routes.get("/api/v1/calendar/{feed_token}.ics", use: feed)
+    func register(on routes: RouteTable) {
+        routes.get("/api/v1/timetable", for: .signedIn, use: show)
+        routes.get("/api/v1/calendar/{feed_token}.ics", for: .anyone, use: feed)
     }
 
     /// `?from=&to=` (RFC 3339; default: today and the 7 days after, UTC), admins also
     /// `&region=&school_id=&class_id=`; pages of `limit` (default 500) with `cursor`.
-    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> DirectoryController.Page<TimetableEntry> {
-        let identity = try context.requireIdentity()
+    @Sendable func show(_ request: Request, context: CallerContext<Identity>) async throws -> DirectoryController.Page<TimetableEntry> {
+        let identity = context.caller
         let query = request.uri.queryParameters
         var errors: [Problem.FieldError] = []
         func time(_ name: String) -> Date? {
@@ -69,7 +69,7 @@ struct TimetableController: Sendable {
 
     /// The owner's lessons from 60 days back to 400 days ahead. The URL is the credential, so
     /// an unknown one is a plain 404.
-    @Sendable func feed(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func feed(_ request: Request, context: CallerContext<Anyone>) async throws -> Response {
         let token = context.parameters.get("feed_token") ?? ""
         let rows = try await database.query(
             "SELECT id, role, display_name FROM scheduling.users WHERE calendar_token = \(token) AND active",

@@ -1,0 +1,94 @@
+import Logging
+import PostgresNIO
+import Store
+
+/// Everything the platform needs to know about a service to run it, route to it and give it its
+/// secrets, without importing it: `serve` and `up` iterate over the descriptors.
+public struct ServiceDescriptor: Sendable {
+    /// A public path pattern the gateway sends to this service.
+    public struct GatewayRoute: Sendable {
+        /// An nginx regex, anchored; alternatives end in `(/|$)`.
+        public var pattern: String
+        /// The largest body the gateway passes on, when it is not the usual 1 MiB.
+        public var maximumBodyBytes: Int?
+        /// Server-sent events: the gateway neither buffers the answer nor times out reading it.
+        public var streaming: Bool
+        /// Tried after every other service's routes (the catch-all of `/api/v1/`).
+        public var isFallback: Bool
+
+        public init(_ pattern: String, maximumBodyBytes: Int? = nil, streaming: Bool = false, isFallback: Bool = false) {
+            self.pattern = pattern
+            self.maximumBodyBytes = maximumBodyBytes
+            self.streaming = streaming
+            self.isFallback = isFallback
+        }
+    }
+
+    /// A secret a service needs. `up` makes each name once (0600) and hands it, as
+    /// `<variable>_FILE`, only to the services that declare it; two services declaring the same
+    /// name share it (the session-token key of broadcast and attendance).
+    public struct Secret: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable {
+            /// 32 random letters and digits.
+            case token
+            /// An ES256 private key (PEM); `up` also writes its public half for every service.
+            case accessTokenSigningKey
+        }
+
+        /// Its file name in the data folder's `secrets/`.
+        public var name: String
+        /// The environment variable it is read from (`ConfigReader.secret`).
+        public var variable: String
+        public var kind: Kind
+
+        public init(name: String, variable: String, kind: Kind = .token) {
+            self.name = name
+            self.variable = variable
+            self.kind = kind
+        }
+    }
+
+    /// What demo seeding works with: a privileged connection pool on the migrated database.
+    public struct DemoSeeding: Sendable {
+        public var database: PostgresClient
+        public var environment: ConfigReader
+        public var logger: Logger
+
+        public init(database: PostgresClient, environment: ConfigReader, logger: Logger) {
+            self.database = database
+            self.environment = environment
+            self.logger = logger
+        }
+    }
+
+    public var name: ServiceName
+    public var gatewayRoutes: [GatewayRoute]
+    public var secrets: [Secret]
+    /// Builds the service from the shared settings, its own environment and its database pool.
+    public var make: @Sendable (ServiceSettings, ConfigReader, Database) async throws -> any CloudClassService
+    /// Seeds the demo (`up --demo`); seeding twice changes nothing.
+    public var seedDemo: (@Sendable (DemoSeeding) async throws -> Void)?
+    /// Lines `up --demo` prints about the demo (`{gateway}` stands for its address).
+    public var demoSummary: [String]
+
+    public init(
+        name: ServiceName,
+        gatewayRoutes: [GatewayRoute],
+        secrets: [Secret] = [],
+        make: @escaping @Sendable (ServiceSettings, ConfigReader, Database) async throws -> any CloudClassService,
+        seedDemo: (@Sendable (DemoSeeding) async throws -> Void)? = nil,
+        demoSummary: [String] = []
+    ) {
+        self.demoSummary = demoSummary
+        self.name = name
+        self.gatewayRoutes = gatewayRoutes
+        self.secrets = secrets
+        self.make = make
+        self.seedDemo = seedDemo
+    }
+
+    /// The settings every service shares, as their environment variables (handed to every process).
+    public static let sharedSecrets = [Secret(name: "service-token", variable: "CLOUDCLASS_SERVICE_TOKEN")]
+    /// The access-token public key every process gets from `up`.
+    public static let publicKeyVariable = "CLOUDCLASS_ACCESS_TOKEN_PUBLIC_KEY"
+}
