@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Store", "Platform",
+                "Store", "Platform", "ServiceCatalog",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -107,7 +107,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "TestSupport"]
+            dependencies: ["Store", "TestSupport", "ServiceCatalog"]
         ),
         .testTarget(
             name: "SchedulingTests",

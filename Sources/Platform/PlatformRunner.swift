@@ -222,7 +222,7 @@ public struct PlatformRunner {
 
     /// Migrates, lets each service's role log in with its password and, with `--demo`, seeds.
     func prepare(_ database: DatabaseSettings, secrets: Secrets) async throws {
-        let migrator = try Migrator(folder: options.migrationsFolder)
+        let migrator = try Migrator(root: options.migrationsFolder, schemas: options.services.map(\.schema))
         let demo = options.demo
         let services = options.services
         let environment = ConfigReader(options.environment)

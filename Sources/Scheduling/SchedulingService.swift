@@ -70,6 +70,9 @@ extension SchedulingService {
     /// How the platform runs, routes to and seeds the scheduling service.
     public static let descriptor = ServiceDescriptor(
         name: .scheduling,
+        // Its first five files predate per-service folders; timetables' exclusion constraints
+        // combine `=` on ids with `&&` on times, which needs btree_gist.
+        schema: ServiceSchema(service: "scheduling", extensions: ["btree_gist"], legacyFlatVersions: 1...5),
         gatewayRoutes: [
             .init("^/api/v1/schools/[^/]+/roster$", maximumBodyBytes: rosterBodyLimit),
             // Whatever no other service claims under /api/v1/ is scheduling's (the directory,

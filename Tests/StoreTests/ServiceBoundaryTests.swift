@@ -30,7 +30,7 @@ import Testing
             for statement in [
                 "SELECT * FROM probe.secrets",
                 "INSERT INTO probe.secrets VALUES (2)",
-                "SELECT * FROM public.schema_migrations",
+                "SELECT * FROM public.service_migrations",
                 "CREATE TABLE public.sneaky (id int)",
             ] {
                 do {

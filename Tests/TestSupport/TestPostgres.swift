@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Platform
 import PostgresNIO
+import ServiceCatalog
 import Store
 
 /// One throwaway PostgreSQL cluster per test process, started on first use, migrated once into a
@@ -14,7 +15,6 @@ public actor TestPostgres {
     /// A cluster of its own, for tests that restart it.
     public init() {}
     static let template = "cloudclass_template"
-    static let services = ["scheduling"]
 
     /// `settings` as the given service's own role would connect (no superuser powers).
     public static func asService(_ service: String, _ settings: DatabaseSettings) -> DatabaseSettings {
@@ -109,12 +109,12 @@ public actor TestPostgres {
         try await server.withClient(logger: logger) { client in
             try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(template)"), logger: logger)
         }
-        let migrator = try Migrator(folder: migrationsFolder)
+        let migrator = try Migrator(root: migrationsFolder, schemas: ServiceCatalog.all.map(\.schema))
         try await server.with(database: template).withClient(logger: logger) { client in
             try await migrator.migrate(client, logger: logger)
-            for service in services {
+            for schema in migrator.schemas {
                 // The cluster trusts its private socket; the password only makes the role a login.
-                try await ServiceRole(service: service).enableLogin(password: "test", on: client, logger: logger)
+                try await schema.role.enableLogin(password: "test", on: client, logger: logger)
             }
         }
         return (server, cluster)

@@ -62,6 +62,8 @@ public struct ServiceDescriptor: Sendable {
     }
 
     public var name: ServiceName
+    /// Its role, schema and extensions; its SQL is `Migrations/<name>/NNNN_name.sql`.
+    public var schema: ServiceSchema
     public var gatewayRoutes: [GatewayRoute]
     public var secrets: [Secret]
     /// Builds the service from the shared settings, its own environment and its database pool.
@@ -73,6 +75,7 @@ public struct ServiceDescriptor: Sendable {
 
     public init(
         name: ServiceName,
+        schema: ServiceSchema? = nil,
         gatewayRoutes: [GatewayRoute],
         secrets: [Secret] = [],
         make: @escaping @Sendable (ServiceSettings, ConfigReader, Database) async throws -> any CloudClassService,
@@ -81,6 +84,7 @@ public struct ServiceDescriptor: Sendable {
     ) {
         self.demoSummary = demoSummary
         self.name = name
+        self.schema = schema ?? ServiceSchema(service: name.rawValue)
         self.gatewayRoutes = gatewayRoutes
         self.secrets = secrets
         self.make = make
