@@ -46,7 +46,8 @@ let package = Package(
         .target(
             name: "InternalProtocol",
             dependencies: [
-                "ServiceKit",
+                "ServiceKit", "Store",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,7 +91,10 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Store", "Platform", "ServiceCatalog",
+                "Store", "Platform", "ServiceCatalog", "ServiceKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -101,7 +105,6 @@ let package = Package(
             dependencies: [
                 "ServiceKit", "Store", "Platform", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -51,6 +51,10 @@ public struct InternalClient: Sendable {
         self.policy = policy
     }
 
+    /// The process's one HTTP client for internal calls, made on first use and never shut down
+    /// (like `HTTPClient.shared`): it lives as long as the process.
+    public static let sharedHTTPClient = makeHTTPClient()
+
     /// A client with the connection settings internal calls want (64 connections per service,
     /// as the measured join path needed), to run as a service with `HTTPClientService`.
     public static func makeHTTPClient() -> HTTPClient {

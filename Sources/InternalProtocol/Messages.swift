@@ -37,6 +37,8 @@ public enum InternalRoutes {
     public static let lessonPattern = "/internal/v1/lessons/:id"
     public static let viewingPattern = "/internal/v1/lessons/:id/students/:student_id"
     public static let audiencePattern = "/internal/v1/audience"
+    /// Where a service's outbox delivers its batches (`MessageBatch` → `MessageReceipt`).
+    public static let messages = "/internal/v1/messages"
 
     public static func user(_ id: UUID) -> String { "/internal/v1/users/\(id.lowercased)" }
     public static func lesson(_ id: UUID) -> String { "/internal/v1/lessons/\(id.lowercased)" }
@@ -148,5 +150,28 @@ public struct ExpectedAudience: Codable, Sendable, Equatable {
         self.from = from
         self.to = to
         self.lessons = lessons
+    }
+}
+
+/// `lesson.changed` (scheduling's outbox): a lesson was cancelled or moved; its state and times now.
+public struct LessonChanged: OutboxMessage, Equatable {
+    public static let kind = "lesson.changed"
+    public var lessonID: UUID
+    public var state: String
+    public var startsAt: Date
+    public var endsAt: Date
+
+    public init(lessonID: UUID, state: String, startsAt: Date, endsAt: Date) {
+        self.lessonID = lessonID
+        self.state = state
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case state
+        case lessonID = "lesson_id"
+        case startsAt = "starts_at"
+        case endsAt = "ends_at"
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import InternalProtocol
 import Logging
 import PostgresNIO
 import ServiceKit
@@ -14,14 +15,22 @@ public struct SchedulingService: CloudClassService {
     public let throttle: LoginThrottle
     public let addressThrottle: LoginThrottle
     let issuer: TokenIssuer
+    let outbox: Outbox
+    /// Delivers the outbox (lesson changes) to the services that subscribe.
+    public let relay: OutboxRelay
 
-    public init(config: SchedulingConfig, database: Database) async throws {
+    public init(config: SchedulingConfig, database: Database, logger: Logger = Logger(label: "cloudclass.scheduling")) async throws {
         self.config = config
         self.database = database
         self.hasher = PasswordHasher(cost: config.bcryptCost, workers: config.bcryptWorkers, queueLimit: config.bcryptQueueLimit)
         self.throttle = LoginThrottle(policy: config.loginThrottle)
         self.addressThrottle = LoginThrottle(policy: config.addressThrottle)
         self.issuer = try await TokenIssuer(privateKeyPEM: config.signingKeyPEM, accessTokenLifetime: config.accessTokenLifetime)
+        self.outbox = Outbox(settings: config.service)
+        self.relay = OutboxRelay(
+            settings: config.service, database: database,
+            client: InternalClient(http: InternalClient.sharedHTTPClient, serviceToken: config.service.serviceToken), logger: logger
+        )
     }
 
     public var settings: ServiceSettings { config.service }
@@ -32,10 +41,11 @@ public struct SchedulingService: CloudClassService {
     public var gauges: [ServiceMetrics.SampledGauge] {
         let hasher = self.hasher
         return [ServiceMetrics.SampledGauge("cloudclass_bcrypt_queue_depth", help: "Password checks running or waiting") { Double(hasher.queueDepth) }]
+            + relay.gauges
     }
 
     public func backgroundServices(logger: Logger) -> [any Service] {
-        [IdempotencyPurge(idempotency: Idempotency(database: database), logger: logger)]
+        [IdempotencyPurge(idempotency: Idempotency(database: database), logger: logger), relay]
     }
 
     public func addRoutes(to routes: RouteTable) {
@@ -60,7 +70,7 @@ public struct SchedulingService: CloudClassService {
         let involvement = Involvement(database: database)
         CoursesController(database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: involvement)
             .register(on: routes)
-        LessonsController(database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: involvement)
+        LessonsController(database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: involvement, outbox: outbox)
             .register(on: routes)
         TimetableController(database: database, timetable: TimetableQuery(database: database), timeZone: config.timeZone).register(on: routes)
     }

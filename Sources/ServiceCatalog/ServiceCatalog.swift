@@ -8,6 +8,15 @@ public enum ServiceCatalog {
         SchedulingService.descriptor
     ]
 
+    /// Who takes each kind of outbox message.
+    public static var subscribers: [String: [ServiceName]] {
+        var subscribers: [String: [ServiceName]] = [:]
+        for service in all {
+            for kind in service.subscriptions { subscribers[kind, default: []].append(service.name) }
+        }
+        return subscribers
+    }
+
     public static func descriptor(_ name: ServiceName) -> ServiceDescriptor? {
         all.first { $0.name == name }
     }

@@ -15,6 +15,9 @@ public struct Migration: Sendable, Equatable {
     }
 
     public var fileName: String { "\(service)/\(String(format: "%04d", version))_\(name).sql" }
+
+    /// The kit's own tables in a service's schema (the outbox and inbox), recorded as `<service>:kit`.
+    public var isKit: Bool { service.hasSuffix(KitTables.suffix) }
 }
 
 public enum MigrationError: Error, CustomStringConvertible, Equatable {
@@ -91,7 +94,7 @@ public struct Migrator: Sendable {
             for (a, b) in zip(own, own.dropFirst()) where a.version == b.version {
                 throw MigrationError.duplicateVersion(service: schema.service, version: a.version)
             }
-            migrations += own
+            migrations += KitTables.migrations(for: schema) + own
         }
         self.init(schemas: schemas, migrations: migrations)
     }
@@ -136,8 +139,7 @@ public struct Migrator: Sendable {
             recorded[service, default: [:]][version] = (name, checksum)
         }
         // Only this migrator's services are checked: another build may run the others.
-        for schema in schemas {
-            let service = schema.service
+        for service in schemas.flatMap({ [$0.service, $0.service + KitTables.suffix] }) {
             let entries = recorded[service] ?? [:]
             let known = Dictionary(uniqueKeysWithValues: migrations.filter { $0.service == service }.map { ($0.version, $0) })
             for (version, entry) in entries.sorted(by: { $0.key < $1.key }) {
@@ -152,12 +154,13 @@ public struct Migrator: Sendable {
         var applied: [Migration] = []
         for schema in schemas {
             try await transaction(on: connection, logger: logger) { try await prepare(schema, on: connection, logger: logger) }
-            for migration in migrations where migration.service == schema.service && recorded[schema.service]?[migration.version] == nil {
+            let own = migrations.filter { $0.service == schema.service || $0.service == schema.service + KitTables.suffix }
+            for migration in own where recorded[migration.service]?[migration.version] == nil {
                 logger.info("applying migration", metadata: ["file": "\(migration.fileName)"])
                 try await transaction(on: connection, logger: logger) {
                     // Files from before per-service folders set their own role; every later one
                     // runs as the service's role, so what it creates belongs to the service.
-                    if schema.legacyFlatVersions?.contains(migration.version) != true {
+                    if migration.isKit || schema.legacyFlatVersions?.contains(migration.version) != true {
                         try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL ROLE \(schema.role.name)"), logger: logger)
                     }
                     // The extended protocol takes one statement; PL/pgSQL's EXECUTE takes a script.

@@ -24,7 +24,8 @@ struct Serve: AsyncParsableCommand {
         guard let url = env.string("DATABASE_URL") else {
             throw ValidationError("Set DATABASE_URL (postgres://user:password@host:port/database), or use `cloudclass up`.")
         }
-        let settings = try ServiceSettings.fromEnvironment(env, service: service)
+        var settings = try ServiceSettings.fromEnvironment(env, service: service)
+        settings.subscribers = ServiceCatalog.subscribers
         var database = try DatabaseSettings(url: url)
         database.maximumConnections = settings.databasePoolSize
         let built = try await descriptor.make(settings, env, Database(settings: database, logger: logger))

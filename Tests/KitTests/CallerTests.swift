@@ -1,19 +1,16 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import JWTKit
 import Logging
 import ServiceKit
+import TestSupport
 import Testing
 
 /// Routes fail closed for every kind of caller: the probe's handlers check nothing, so whatever
 /// stops a request here is the route's declared callers, checked before the handler.
 @Suite struct CallerTests {
     func accessToken(role: Role, expiresIn lifetime: TimeInterval = 600) async throws -> String {
-        let keys = JWTKeyCollection()
-        await keys.add(ecdsa: try ES256PrivateKey(pem: ProbeService.signingKeyPEM), kid: JWKIdentifier(string: AccessTokenVerifier.keyID))
-        let claims = AccessTokenClaims(userID: UUID(), role: role, issuedAt: Date(), lifetime: lifetime)
-        return try await keys.sign(claims, kid: JWKIdentifier(string: AccessTokenVerifier.keyID))
+        try await TestKeys.accessToken(role: role, lifetime: lifetime)
     }
 
     /// The status of each probe route for one Authorization header (nil: none).
@@ -46,7 +43,7 @@ import Testing
             #expect(try await statuses(client, authorization: "Bearer \(teacher)") == [open: 200, user: 200, adminOnly: 403, service: 401, sessions: 401])
             #expect(try await statuses(client, authorization: "Bearer \(admin)") == [open: 200, user: 200, adminOnly: 200, service: 401, sessions: 401])
             #expect(
-                try await statuses(client, authorization: "Bearer \(ProbeService.serviceToken)")
+                try await statuses(client, authorization: "Bearer \(TestKeys.serviceToken)")
                     == [open: 200, user: 401, adminOnly: 401, service: 200, sessions: 401]
             )
             #expect(try await statuses(client, authorization: "Bearer \(session)") == [open: 200, user: 401, adminOnly: 401, service: 401, sessions: 200])

@@ -10,8 +10,6 @@ import TestSupport
 /// handlers check nothing themselves, so only the declared callers can stand between a request
 /// and "reached".
 struct ProbeService: CloudClassService {
-    static let serviceToken = "probe-service-token-0123456789abcdef"
-    static let signingKeyPEM = AccessTokenKeys.newSigningKeyPEM()
     static let sessionKey = SymmetricKey(size: .bits256)
 
     let settings: ServiceSettings
@@ -19,11 +17,7 @@ struct ProbeService: CloudClassService {
 
     static func make() async throws -> ProbeService {
         let database = try await TestPostgres.shared.freshDatabase()
-        let settings = ServiceSettings(
-            service: .bandwidth, port: 0, serviceToken: serviceToken,
-            accessTokenPublicKeyPEM: try AccessTokenKeys.publicKeyPEM(ofSigningKey: signingKeyPEM)
-        )
-        return ProbeService(settings: settings, database: Database(settings: database, logger: Logger(label: "test.probe")))
+        return ProbeService(settings: TestKeys.settings(for: .bandwidth), database: Database(settings: database, logger: Logger(label: "test.probe")))
     }
 
     func addRoutes(to routes: RouteTable) {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import ServiceKit
+import TestSupport
 import Testing
 
 /// Every way a request can be wrong gets a clear 4xx problem, and nothing is half-written.

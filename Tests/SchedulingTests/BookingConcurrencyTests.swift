@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import TestSupport
 import Testing
 
 /// Real parallel connections against a live server: PostgreSQL's constraints, not Swift code,

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Scheduling
+import TestSupport
 import Testing
 
 /// Failed sign-ins are also counted per client address; X-Forwarded-For names that address

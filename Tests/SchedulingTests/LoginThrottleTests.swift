@@ -1,5 +1,6 @@
 import Scheduling
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite struct LoginThrottleTests {

@@ -3,6 +3,7 @@ import Platform
 import Scheduling
 import ServiceCatalog
 import ServiceKit
+import TestSupport
 import Testing
 import Yams
 

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
 import ServiceKit
+import TestSupport
 import Testing
 
 @Suite struct RefreshTokenTests {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Platform
+import TestSupport
 import Testing
 
 @Suite struct SupervisorTests {

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import InternalProtocol
 import Platform
+import TestSupport
 import Testing
 
 @Suite struct TimetableAndCalendarTests {

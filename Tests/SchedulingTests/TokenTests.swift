@@ -4,6 +4,7 @@ import HummingbirdTesting
 import JWTKit
 import Scheduling
 import ServiceKit
+import TestSupport
 import Testing
 
 @Suite struct TokenTests {

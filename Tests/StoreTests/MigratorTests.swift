@@ -27,8 +27,9 @@ import Testing
         try await TestPostgres.shared.freshDatabase(migrated: false)
     }
 
+    /// The service files applied (the kit's tables, made for every service, are left out).
     func migrate(_ migrator: Migrator, _ settings: DatabaseSettings) async throws -> [Migration] {
-        try await settings.withClient(logger: logger) { try await migrator.migrate($0, logger: logger) }
+        try await settings.withClient(logger: logger) { try await migrator.migrate($0, logger: logger) }.filter { !$0.isKit }
     }
 
     func strings(_ settings: DatabaseSettings, _ query: PostgresQuery) async throws -> [String] {
@@ -40,7 +41,10 @@ import Testing
     }
 
     func tables(_ settings: DatabaseSettings, schema: String) async throws -> [String] {
-        try await strings(settings, "SELECT table_name::text FROM information_schema.tables WHERE table_schema = \(schema) ORDER BY 1")
+        try await strings(
+            settings,
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = \(schema) AND table_name NOT IN ('outbox', 'inbox') ORDER BY 1"
+        )
     }
 
     static func first(_ schema: String) -> String {
@@ -56,9 +60,10 @@ import Testing
             root: try root(["mig_order/0002_b.sql": "CREATE TABLE mig_order.b (a int REFERENCES mig_order.a);", "mig_order/0001_a.sql": Self.first("mig_order")]),
             schemas: [ServiceSchema(service: "mig_order")]
         )
-        #expect(migrator.migrations.map(\.version) == [1, 2])
+        #expect(migrator.migrations.filter { !$0.isKit }.map(\.version) == [1, 2])
         #expect(try await migrate(migrator, settings).map(\.name) == ["a", "b"])
         #expect(try await tables(settings, schema: "mig_order") == ["a", "b"])
+        #expect(try await strings(settings, "SELECT tablename::text FROM pg_tables WHERE schemaname = 'mig_order' AND tablename IN ('outbox', 'inbox') ORDER BY 1") == ["inbox", "outbox"])
         // What the files made belongs to the service's role, which the migrator made.
         #expect(try await strings(settings, "SELECT DISTINCT tableowner::text FROM pg_tables WHERE schemaname = 'mig_order'") == ["cloudclass_mig_order"])
         #expect(try await strings(settings, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'mig_order'") == ["cloudclass_mig_order"])
@@ -76,7 +81,7 @@ import Testing
         )
         #expect(try await migrate(migrator, settings).map(\.fileName) == ["mig_left/0001_start.sql", "mig_right/0001_start.sql"])
         #expect(
-            try await strings(settings, "SELECT service || '/' || version FROM public.service_migrations ORDER BY 1") == ["mig_left/1", "mig_right/1"]
+            try await strings(settings, "SELECT service || '/' || version FROM public.service_migrations WHERE service NOT LIKE '%:kit' ORDER BY 1") == ["mig_left/1", "mig_right/1"]
         )
         // A migration of one service cannot reach into another's schema: it runs as its role.
         let intruder = try Migrator(
@@ -97,7 +102,7 @@ import Testing
         )
         await #expect(throws: PSQLError.self) { try await migrate(migrator, settings) }
         #expect(try await tables(settings, schema: "mig_fail") == ["a"])
-        #expect(try await strings(settings, "SELECT version::text FROM public.service_migrations") == ["1"])
+        #expect(try await strings(settings, "SELECT version::text FROM public.service_migrations WHERE service NOT LIKE '%:kit'") == ["1"])
     }
 
     @Test func anEditedAppliedMigrationStopsTheRun() async throws {
@@ -124,6 +129,7 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(counts.sorted() == [0, 0, 0, 2])
+        #expect(try await strings(settings, "SELECT count(*)::text FROM public.service_migrations") == ["3"])  // two files and the kit's tables
     }
 
     @Test func badLayoutsAreRefused() throws {
@@ -142,14 +148,15 @@ import Testing
         let settings = try await database()
         let scheduling = try #require(ServiceCatalog.descriptor(.scheduling)).schema
         let current = try Migrator(root: TestPostgres.migrationsFolder, schemas: [scheduling])
-        #expect(current.migrations.map(\.version) == [1, 2, 3, 4, 5])
+        let flat = current.migrations.filter { !$0.isKit }
+        #expect(flat.map(\.version) == [1, 2, 3, 4, 5])
         try await settings.withClient(logger: logger) { client in
             // What the flat migrator did, file by file.
             try await client.query(
                 "CREATE TABLE public.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
                 logger: logger
             )
-            for migration in current.migrations {
+            for migration in flat {
                 try await client.withTransaction(logger: logger) { connection in
                     try await connection.query(
                         PostgresQuery(unsafeSQL: "DO $m$ BEGIN EXECUTE $s$\(migration.sql)$s$; END $m$"), logger: logger
@@ -163,11 +170,11 @@ import Testing
             }
         }
         #expect(try await migrate(current, settings).isEmpty)
-        #expect(try await strings(settings, "SELECT service || '/' || version FROM public.service_migrations ORDER BY version").count == 5)
+        #expect(try await strings(settings, "SELECT service || '/' || version FROM public.service_migrations WHERE service = 'scheduling'").count == 5)
         #expect(try await strings(settings, "SELECT coalesce(to_regclass('public.schema_migrations')::text, 'gone')") == ["gone"])
 
         var files: [String: String] = [:]
-        for migration in current.migrations { files[migration.fileName] = migration.sql }
+        for migration in flat { files[migration.fileName] = migration.sql }
         files["scheduling/0006_next.sql"] = "CREATE TABLE scheduling.next_thing (id int);"
         let next = try Migrator(root: try root(files), schemas: [scheduling])
         #expect(try await migrate(next, settings).map(\.fileName) == ["scheduling/0006_next.sql"])

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import InternalProtocol
 import Logging
 import PostgresNIO
 import ServiceKit
@@ -12,6 +13,8 @@ struct LessonsController: Sendable {
     let bookings: Bookings
     let idempotency: Idempotency
     let involvement: Involvement
+    /// Tells the services that follow lessons (broadcast, attendance) of moves and cancellations.
+    let outbox: Outbox
 
     struct NewLesson: Decodable {
         var course_id: UUID
@@ -183,6 +186,8 @@ struct LessonsController: Sendable {
         try await bookings.attempt(what: slots.count == 1 ? "The new time" : "The new times") {
             try await database.withTransaction(logger: context.logger) { connection in
                 try await Bookings.move(slots, teacher: teacher, title: title, on: connection, logger: context.logger)
+                let changes = slots.map { LessonChanged(lessonID: $0.id, state: "scheduled", startsAt: $0.starts, endsAt: $0.ends) }
+                try await outbox.post(changes, on: connection, logger: context.logger)
             }
         } report: {
             try await bookings.conflicts(slots, course: UUID(uuidString: course.id)!, teacher: teacher, ignoring: slots.map(\.id), logger: context.logger)
@@ -245,14 +250,17 @@ struct LessonsController: Sendable {
                 """,
                 logger: context.logger
             ).collect()
+            let lessons = try cancelled.map(Lesson.init(row:))
             try await connection.query(
-                "DELETE FROM scheduling.class_bookings WHERE lesson_id = ANY(\(try cancelled.map { try $0.decode(UUID.self) })::uuid[])",
+                "DELETE FROM scheduling.class_bookings WHERE lesson_id = ANY(\(lessons.map(\.id))::uuid[])",
                 logger: context.logger
             )
-            return cancelled
+            let changes = lessons.map { LessonChanged(lessonID: UUID(uuidString: $0.id)!, state: $0.state, startsAt: $0.starts_at, endsAt: $0.ends_at) }
+            try await outbox.post(changes, on: connection, logger: context.logger)
+            return lessons
         }
         context.logger.notice("lessons cancelled", metadata: ["lesson_id": "\(current.id)", "count": "\(rows.count)"])
-        return LessonList(lessons: try rows.map(Lesson.init(row:)).sorted { $0.starts_at < $1.starts_at })
+        return LessonList(lessons: rows.sorted { $0.starts_at < $1.starts_at })
     }
 
     func lesson(_ id: UUID, logger: Logger) async throws -> Lesson {

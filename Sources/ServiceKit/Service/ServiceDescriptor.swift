@@ -66,6 +66,8 @@ public struct ServiceDescriptor: Sendable {
     public var schema: ServiceSchema
     public var gatewayRoutes: [GatewayRoute]
     public var secrets: [Secret]
+    /// The kinds of outbox message it takes from other services (e.g. `lesson.changed`).
+    public var subscriptions: [String]
     /// Builds the service from the shared settings, its own environment and its database pool.
     public var make: @Sendable (ServiceSettings, ConfigReader, Database) async throws -> any CloudClassService
     /// Seeds the demo (`up --demo`); seeding twice changes nothing.
@@ -78,6 +80,7 @@ public struct ServiceDescriptor: Sendable {
         schema: ServiceSchema? = nil,
         gatewayRoutes: [GatewayRoute],
         secrets: [Secret] = [],
+        subscriptions: [String] = [],
         make: @escaping @Sendable (ServiceSettings, ConfigReader, Database) async throws -> any CloudClassService,
         seedDemo: (@Sendable (DemoSeeding) async throws -> Void)? = nil,
         demoSummary: [String] = []
@@ -87,6 +90,7 @@ public struct ServiceDescriptor: Sendable {
         self.schema = schema ?? ServiceSchema(service: name.rawValue)
         self.gatewayRoutes = gatewayRoutes
         self.secrets = secrets
+        self.subscriptions = subscriptions
         self.make = make
         self.seedDemo = seedDemo
     }

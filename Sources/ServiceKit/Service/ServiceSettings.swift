@@ -19,6 +19,10 @@ public struct ServiceSettings: Sendable {
     public var databasePoolSize = 20
     /// Where users reach the platform (the gateway); links are built on it (`CLOUDCLASS_PUBLIC_URL`).
     public var publicURL = "http://127.0.0.1:8080"
+    /// Where the other services are (`CLOUDCLASS_<SERVICE>_URL`, else their default addresses).
+    public var peers: [ServiceName: URL] = Dictionary(uniqueKeysWithValues: ServiceName.allCases.map { ($0, URL(string: $0.defaultURL)!) })
+    /// Which services take each kind of outbox message this one sends (from the catalog).
+    public var subscribers: [String: [ServiceName]] = [:]
 
     public init(service: ServiceName, host: String = "127.0.0.1", port: Int? = nil, serviceToken: String, accessTokenPublicKeyPEM: String) {
         self.service = service
@@ -57,6 +61,9 @@ public struct ServiceSettings: Sendable {
         settings.databasePoolSize = try env.int("CLOUDCLASS_DB_POOL", default: 20, in: 1...500)
         if let publicURL = env.string("CLOUDCLASS_PUBLIC_URL") {
             settings.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        }
+        for peer in ServiceName.allCases {
+            settings.peers[peer] = try env.url(peer.urlVariable, default: peer.defaultURL)
         }
         if let proxies = env.string("CLOUDCLASS_TRUSTED_PROXIES") {
             settings.trustedProxies = Set(proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
