@@ -51,6 +51,11 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     public func run() async throws {
+        // Nobody subscribes to what this service sends: nothing is ever written to relay.
+        guard !destinations.isEmpty else {
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let delivered = await self.deliverDue()

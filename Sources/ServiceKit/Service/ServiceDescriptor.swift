@@ -95,7 +95,7 @@ public struct ServiceDescriptor: Sendable {
         self.seedDemo = seedDemo
     }
 
-    /// The settings every service shares, as their environment variables (handed to every process).
+    /// The secrets every process gets (the service token), whatever it declares.
     public static let sharedSecrets = [Secret(name: "service-token", variable: "CLOUDCLASS_SERVICE_TOKEN")]
     /// The access-token public key every process gets from `up`.
     public static let publicKeyVariable = "CLOUDCLASS_ACCESS_TOKEN_PUBLIC_KEY"
