@@ -129,19 +129,18 @@ public struct PlatformRunner {
         defer { databaseWatcher?.cancel() }
         var databaseRestartPending = false
 
-        /// Plans `name`'s restart; false when it keeps dying and `up` must give up.
-        func scheduleRestart(of name: String, with event: Event) -> Bool {
-            switch supervisor.plan(afterExitOf: name) {
-            case .restart(let seconds):
-                say("restarting \(name) in \(seconds) s")
-                Task {
-                    try? await Task.sleep(for: .seconds(seconds))
-                    continuation.yield(event)
-                }
-                return true
-            case .giveUp:
-                say("\(name) keeps dying (\(supervisor.backoff.count) restarts in \(Int(supervisor.window)) s); giving up")
-                return false
+        /// Plans `name`'s restart. One that keeps dying is retried every minute, loudly; the rest
+        /// of the platform keeps serving meanwhile.
+        func scheduleRestart(of name: String, with event: Event) {
+            let plan = supervisor.plan(afterExitOf: name)
+            if plan.keepsDying {
+                say("\(name) keeps dying (more than \(supervisor.backoff.count - 1) times in \(Int(supervisor.window)) s); retrying every \(plan.afterSeconds) s while the rest keeps serving")
+            } else {
+                say("restarting \(name) in \(plan.afterSeconds) s")
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(plan.afterSeconds))
+                continuation.yield(event)
             }
         }
 
@@ -156,11 +155,7 @@ public struct PlatformRunner {
             case .exited(let child):
                 guard supervisor.isCurrent(child) else { continue }
                 say("\(child.name) exited unexpectedly (status \(child.exitStatus)); its last log lines:\n\(child.lastLogLines())")
-                guard scheduleRestart(of: child.name, with: .restart(child.name)) else {
-                    databaseWatcher?.cancel()
-                    stopAll()
-                    return 1
-                }
+                scheduleRestart(of: child.name, with: .restart(child.name))
             case .restart(let name):
                 do {
                     try await supervisor.restart(name)
@@ -173,11 +168,7 @@ public struct PlatformRunner {
                 guard let postgres, !databaseRestartPending else { continue }
                 databaseRestartPending = true
                 say("PostgreSQL is not running; the end of its log:\n\(Self.tail(of: postgres.logFile))")
-                guard scheduleRestart(of: "PostgreSQL", with: .restartDatabase) else {
-                    databaseWatcher?.cancel()
-                    stopAll()
-                    return 1
-                }
+                scheduleRestart(of: "PostgreSQL", with: .restartDatabase)
             case .restartDatabase:
                 // If it is still down afterwards, the watcher says so and the next attempt is planned.
                 databaseRestartPending = false

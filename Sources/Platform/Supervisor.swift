@@ -16,16 +16,17 @@ struct ChildSpec: Sendable {
 }
 
 /// Keeps `up`'s processes running: starts them in order, and when one dies unexpectedly plans
-/// its restart with a growing delay, giving up when it keeps dying.
+/// its restart with a growing delay, capped: a process that keeps dying is retried every minute
+/// and never takes the others (the gateway, the database, the other services) down with it.
 final class Supervisor {
-    enum Plan: Equatable {
-        case restart(afterSeconds: Int)
-        case giveUp
+    struct Plan: Equatable {
+        var afterSeconds: Int
+        /// It died more often within `window` than the backoff has steps: worth a louder report.
+        var keepsDying: Bool
     }
 
-    /// Restart delays in seconds; a process that needs more restarts than this within
-    /// `window` seconds is given up on.
-    let backoff = [1, 2, 4, 8, 16]
+    /// Restart delays in seconds for the deaths within `window`; past the last, the last.
+    let backoff = [1, 2, 4, 8, 16, 30, 60]
     let window: TimeInterval = 300
     let onExit: @Sendable (ChildProcess) -> Void
     private(set) var order: [String] = []
@@ -62,9 +63,8 @@ final class Supervisor {
 
     func plan(afterExitOf name: String, now: Date = Date()) -> Plan {
         let recent = (restarts[name] ?? []).filter { now.timeIntervalSince($0) < window }
-        guard recent.count < backoff.count else { return .giveUp }
         restarts[name] = recent + [now]
-        return .restart(afterSeconds: backoff[recent.count])
+        return Plan(afterSeconds: backoff[min(recent.count, backoff.count - 1)], keepsDying: recent.count >= backoff.count - 1)
     }
 
     /// Stops every process, the last started first.

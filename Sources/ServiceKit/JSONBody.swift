@@ -88,8 +88,19 @@ public enum RFC3339 {
     }
 
     public static func parse(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        return try? Date.ISO8601FormatStyle().parse(text)
+        guard let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        else { return nil }
+        return representable.contains(date) ? date : nil
+    }
+
+    /// The instants a CloudClass time may name: years 1 to 9999, as RFC 3339 writes them. A date
+    /// outside overflows when bound as a PostgreSQL timestamp (and traps the process).
+    public static let representable = Date(timeIntervalSince1970: -62_135_596_800)...Date(timeIntervalSince1970: 253_402_300_799.999)
+
+    /// The instant `milliseconds` after 1970 (a cursor's number), nil outside `representable`.
+    public static func date(millisecondsSince1970 milliseconds: Int64) -> Date? {
+        let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        return representable.contains(date) ? date : nil
     }
 
     public static func format(_ date: Date) -> String {

@@ -4,14 +4,14 @@ import TestSupport
 import Testing
 
 @Suite struct SupervisorTests {
-    @Test func restartsBackOffAndGiveUpWhenAProcessKeepsDying() {
+    @Test func restartsBackOffToOnceAMinuteAndNeverGiveUp() {
         let supervisor = Supervisor(onExit: { _ in })
         let start = Date()
-        let plans = (0..<6).map { supervisor.plan(afterExitOf: "scheduling", now: start.addingTimeInterval(Double($0))) }
-        #expect(plans == [.restart(afterSeconds: 1), .restart(afterSeconds: 2), .restart(afterSeconds: 4),
-                          .restart(afterSeconds: 8), .restart(afterSeconds: 16), .giveUp])
+        let plans = (0..<9).map { supervisor.plan(afterExitOf: "scheduling", now: start.addingTimeInterval(Double($0))) }
+        #expect(plans.map(\.afterSeconds) == [1, 2, 4, 8, 16, 30, 60, 60, 60])
+        #expect(plans.map(\.keepsDying) == [false, false, false, false, false, false, true, true, true])
         // Long after, a new death starts over; other processes have their own count.
-        #expect(supervisor.plan(afterExitOf: "scheduling", now: start.addingTimeInterval(1000)) == .restart(afterSeconds: 1))
-        #expect(supervisor.plan(afterExitOf: "gateway", now: start) == .restart(afterSeconds: 1))
+        #expect(supervisor.plan(afterExitOf: "scheduling", now: start.addingTimeInterval(1000)) == .init(afterSeconds: 1, keepsDying: false))
+        #expect(supervisor.plan(afterExitOf: "gateway", now: start) == .init(afterSeconds: 1, keepsDying: false))
     }
 }

@@ -42,8 +42,10 @@ struct TimetableQuery: Sendable {
         /// `<milliseconds since 1970>_<lesson id>`, as `next_cursor` gives it.
         init?(cursor: String) {
             let parts = cursor.split(separator: "_")
-            guard parts.count == 2, let millis = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
-            self.init(startsAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: id)
+            guard parts.count == 2, let millis = Int64(parts[0]), let startsAt = RFC3339.date(millisecondsSince1970: millis),
+                let id = UUID(uuidString: String(parts[1]))
+            else { return nil }
+            self.init(startsAt: startsAt, id: id)
         }
 
         var cursor: String { "\(Int64((startsAt.timeIntervalSince1970 * 1000).rounded()))_\(id.lowercased)" }
