@@ -28,15 +28,19 @@ struct CourseAccess: Sendable {
         return try rows.first.map(Self.course(from:))
     }
 
-    /// The course, when `identity` owns it (or is an admin); 404 / 403 otherwise.
+    /// The course, when `identity` owns it (or is an admin). Another teacher's course is 404,
+    /// as if it did not exist: what is outside one's reach is not confirmed either.
     func owned(_ id: UUID, by identity: Identity, logger: Logger) async throws -> Course {
-        guard let course = try await course(id, logger: logger) else {
-            throw Problem.notFound("No course has id \(id.lowercased).")
-        }
-        guard identity.role == .admin || course.teacher_id == identity.userID.lowercased else {
-            throw Problem.forbidden("Only the course's teacher or an administrator may change it.")
+        guard let course = try await course(id, logger: logger),
+            identity.role == .admin || course.teacher_id == identity.userID.lowercased
+        else {
+            throw Self.noSuchCourse(id)
         }
         return course
+    }
+
+    static func noSuchCourse(_ id: UUID) -> Problem {
+        Problem.notFound("No course has id \(id.lowercased).")
     }
 
     static func course(from row: PostgresRow) throws -> Course {

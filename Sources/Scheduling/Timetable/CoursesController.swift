@@ -95,12 +95,15 @@ struct CoursesController: Sendable {
     @Sendable func show(_ request: Request, context: CallerContext<Identity>) async throws -> Course {
         let identity = context.caller
         let id = try context.parameters.uuid("id")
-        guard let course = try await courses.course(id, logger: context.logger) else { throw Problem.notFound("No course has id \(id.lowercased).") }
-        if identity.role == .student {
-            guard try await involvement.isEnrolled(student: identity.userID, course: id, logger: context.logger) else {
-                throw Problem.forbidden("You are not enrolled in this course.")
+        guard let course = try await courses.course(id, logger: context.logger) else { throw CourseAccess.noSuchCourse(id) }
+        // Its teacher, administrators and its pupils see it; to anyone else it does not exist.
+        let inReach: Bool =
+            switch identity.role {
+            case .admin: true
+            case .teacher: course.teacher_id == identity.userID.lowercased
+            case .student: try await involvement.isEnrolled(student: identity.userID, course: id, logger: context.logger)
             }
-        }
+        guard inReach else { throw CourseAccess.noSuchCourse(id) }
         return course
     }
 

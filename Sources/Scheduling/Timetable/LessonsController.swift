@@ -154,8 +154,9 @@ struct LessonsController: Sendable {
     @Sendable func show(_ request: Request, context: CallerContext<Identity>) async throws -> Lesson {
         let identity = context.caller
         let lesson = try await lesson(context.parameters.uuid("id"), logger: context.logger)
+        // Outside one's reach is 404, as if it did not exist (a 403 would confirm it does).
         guard try await involvement.isInvolved(identity, in: lesson, logger: context.logger) else {
-            throw Problem.forbidden("You are neither teaching nor enrolled in this lesson.")
+            throw Problem.notFound("No lesson has id \(lesson.id).")
         }
         return lesson
     }
