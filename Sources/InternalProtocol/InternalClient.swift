@@ -56,7 +56,7 @@ public struct InternalClient: Sendable {
     public static let sharedHTTPClient = makeHTTPClient()
 
     /// A client with the connection settings internal calls want (64 connections per service,
-    /// as the measured join path needed), to run as a service with `HTTPClientService`.
+    /// as the measured join path needed).
     public static func makeHTTPClient() -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(1), read: .seconds(10))

@@ -189,7 +189,7 @@ public struct PlatformRunner {
         _ service: ServiceDescriptor, database: DatabaseSettings, secrets: Secrets, publicURL: String, logs: String
     ) throws -> (ChildSpec, URL) {
         var environment = secrets.environment(for: service, among: options.services, base: options.environment)
-        environment["DATABASE_URL"] = try serviceDatabase(database, for: service.name, secrets: secrets).url
+        environment["DATABASE_URL"] = try serviceDatabase(database, as: service.schema.role, secrets: secrets).url
         // Every service finds every other at its default address unless told otherwise.
         for other in options.services { environment[other.name.urlVariable] = environment[other.name.urlVariable] ?? other.name.defaultURL }
         // Links in answers (calendar URLs, …) point at the gateway users reach.
@@ -203,9 +203,8 @@ public struct PlatformRunner {
     }
 
     /// Where `service` connects: the same database, as the service's own role.
-    func serviceDatabase(_ database: DatabaseSettings, for service: ServiceName, secrets: Secrets) throws -> DatabaseSettings {
+    func serviceDatabase(_ database: DatabaseSettings, as role: ServiceRole, secrets: Secrets) throws -> DatabaseSettings {
         var settings = database
-        let role = ServiceRole(service: service.rawValue)
         settings.username = role.name
         settings.password = try secrets.read(secrets.databasePasswordFile(for: role))
         return settings
@@ -221,7 +220,7 @@ public struct PlatformRunner {
             let applied = try await migrator.migrate(client, logger: logger)
             say("migrations: \(applied.count) applied, \(migrator.migrations.count - applied.count) already there")
             for service in services {
-                let role = ServiceRole(service: service.name.rawValue)
+                let role = service.schema.role
                 try await role.enableLogin(password: try secrets.read(secrets.databasePasswordFile(for: role)), on: client, logger: logger)
             }
             if demo {

@@ -33,7 +33,7 @@ public struct Secrets: Sendable {
             }
         }
         for service in services {
-            try writeOnce(databasePasswordFile(for: ServiceRole(service: service.name.rawValue))) { Self.randomToken() }
+            try writeOnce(databasePasswordFile(for: service.schema.role)) { Self.randomToken() }
         }
     }
 

@@ -17,7 +17,8 @@ public struct AppRequestContext: RequestContext {
 
     /// Ordinary JSON bodies are small; routes that take bulk uploads read their body themselves
     /// with their own limit.
-    public var maxUploadSize: Int { 1 << 20 }
+    public static let bodyLimit = 1 << 20
+    public var maxUploadSize: Int { Self.bodyLimit }
 }
 
 /// A handler's context: everything of the request's context plus the caller, proven before the
@@ -41,5 +42,5 @@ public struct CallerContext<Caller: CallerIdentity>: RequestContext {
         for (key, value) in caller.logMetadata { logger[metadataKey: key] = value }
     }
 
-    public var maxUploadSize: Int { 1 << 20 }
+    public var maxUploadSize: Int { AppRequestContext.bodyLimit }
 }

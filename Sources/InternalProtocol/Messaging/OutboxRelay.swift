@@ -113,14 +113,16 @@ public final class OutboxRelay: Service, Sendable {
                     base, InternalRoutes.messages, body: MessageBatch(messages: envelopes), as: MessageReceipt.self,
                     idempotent: true, requestID: nil, logger: logger
                 ).message
-                acknowledged = receipt.acknowledged.filter(Set(all).contains)
+                let sent = Set(all)
+                acknowledged = receipt.acknowledged.filter(sent.contains)
             } catch {
                 failure = "\(error)"
             }
         } else {
             failure = "no address for \(destination.rawValue)"
         }
-        let pending = all.filter { !Set(acknowledged).contains($0) }
+        let done = Set(acknowledged)
+        let pending = all.filter { !done.contains($0) }
         try await database.withTransaction(logger: logger, idempotent: true) { connection in
             if !acknowledged.isEmpty {
                 try await connection.query("DELETE FROM \(unescaped: schema).outbox WHERE id = ANY(\(acknowledged)::uuid[])", logger: logger)

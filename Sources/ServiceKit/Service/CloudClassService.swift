@@ -29,8 +29,8 @@ public typealias ServiceApplication = Application<RouterResponder<AppRequestCont
 extension CloudClassService {
     /// Every route of the service behind the middleware every service shares (request id,
     /// request metrics, problem+json), plus `/health`, `/ready` and `/metrics`.
-    public func buildRoutes(metrics: ServiceMetrics? = nil) async throws -> RouteTable {
-        let metrics = metrics ?? ServiceMetrics(service: settings.service.rawValue, database: database, gauges: gauges)
+    public func buildRoutes() async throws -> RouteTable {
+        let metrics = ServiceMetrics(service: settings.service.rawValue, database: database, gauges: gauges)
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         if settings.requestMetrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
