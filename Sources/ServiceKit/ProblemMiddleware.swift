@@ -17,6 +17,13 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             return try Problem.retryLater(.serviceUnavailable, after: 2, detail: "The database is briefly unavailable; try again in a moment.")
                 .response(from: request, context: context)
+        } catch where error.refusedValue != nil {
+            let refused = error.refusedValue!
+            context.logger.warning(
+                "database refused a value that passed validation",
+                metadata: ["field": "\(refused.field)", "sqlstate": "\(refused.sqlState)", "path": "\(request.uri.path)"]
+            )
+            return try Problem.invalid(field: refused.field, "is not a value this field can hold").response(from: request, context: context)
         } catch let error as HTTPResponseError {
             return try Self.problem(for: error, request: request).response(from: request, context: context)
         } catch {

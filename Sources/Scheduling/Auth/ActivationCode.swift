@@ -17,7 +17,8 @@ enum ActivationCode {
 
     /// What the user typed, as the code it means: case and separators do not matter.
     static func normalize(_ typed: String) -> String {
-        String(typed.uppercased().filter { !$0.isWhitespace && $0 != "-" })
+        guard typed.utf8.count <= 64 else { return "" }
+        return String(typed.uppercased().filter { !$0.isWhitespace && $0 != "-" })
     }
 
     /// The stored form: SHA-256 over the user's id and the code, so equal codes of two users

@@ -72,9 +72,10 @@ struct AuthController: Sendable {
 
     @Sendable func login(_ request: Request, context: CallerContext<Anyone>) async throws -> TokenPair {
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
-        let username = body.username.trimmingCharacters(in: .whitespaces).lowercased()
         var errors: [Problem.FieldError] = []
-        if username.isEmpty || username.count > 64 { errors.append(.init(field: "username", message: "must be 1 to 64 characters")) }
+        // No account can have a name outside the rule, so refusing it here costs no real user
+        // anything, and keeps what reaches the throttle and the log short and printable.
+        let username = UserStore.username.check(body.username, field: "username", into: &errors) ?? ""
         if body.password.isEmpty || body.password.utf8.count > 256 { errors.append(.init(field: "password", message: "must be 1 to 256 bytes")) }
         guard errors.isEmpty else { throw Problem.invalid(errors) }
 
@@ -103,10 +104,9 @@ struct AuthController: Sendable {
     /// First sign-in of a user made without a password: the one-time code sets their own.
     @Sendable func activate(_ request: Request, context: CallerContext<Anyone>) async throws -> TokenPair {
         let body = try await request.decodeJSON(as: ActivateRequest.self, context: context)
-        let username = body.username.trimmingCharacters(in: .whitespaces).lowercased()
-        let code = ActivationCode.normalize(body.activation_code)
         var errors: [Problem.FieldError] = []
-        if username.isEmpty || username.count > 64 { errors.append(.init(field: "username", message: "must be 1 to 64 characters")) }
+        let username = UserStore.username.check(body.username, field: "username", into: &errors) ?? ""
+        let code = ActivationCode.normalize(body.activation_code)
         if code.count != ActivationCode.length { errors.append(.init(field: "activation_code", message: "must be the 10-character code from your school")) }
         if !Passwords.isAcceptable(body.new_password) { errors.append(.init(field: "new_password", message: Passwords.rule)) }
         guard errors.isEmpty else { throw Problem.invalid(errors) }

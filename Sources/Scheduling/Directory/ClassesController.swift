@@ -30,9 +30,8 @@ struct ClassesController: Sendable {
 
     @Sendable func create(_ request: Request, context: CallerContext<Identity>) async throws -> EditedResponse<SchoolClass> {
         let body = try await request.decodeJSON(as: NewClass.self, context: context)
-        let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors: [Problem.FieldError] = []
-        if name.isEmpty || name.count > 100 { errors.append(.init(field: "name", message: "must be 1 to 100 characters")) }
+        let name = TextRule.name(upTo: 100).check(body.name, field: "name", into: &errors) ?? ""
         if !(1...12).contains(body.grade) { errors.append(.init(field: "grade", message: "must be a grade from 1 to 12")) }
         guard errors.isEmpty else { throw Problem.invalid(errors) }
 

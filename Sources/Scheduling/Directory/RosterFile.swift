@@ -61,12 +61,10 @@ struct RosterFile {
     /// The row as an entry, or nil after recording what is wrong with it.
     private mutating func check(row: Int, username: String, displayName: String, role: String, className: String) -> Entry? {
         let before = errors.count
-        if !username.isEmpty && !UserStore.isValidUsername(username) {
-            errors.append(.init(row: row, field: "username", message: "must be 2 to 64 of a-z, 0-9, '.', '_' and '-' (or blank to generate one)"))
+        if !username.isEmpty && !UserStore.username.accepts(username) {
+            errors.append(.init(row: row, field: "username", message: UserStore.username.describe + " (or blank to generate one)"))
         }
-        if displayName.isEmpty || displayName.count > 200 {
-            errors.append(.init(row: row, field: "display_name", message: "must be 1 to 200 characters"))
-        }
+        _ = UserStore.displayName.check(displayName, field: "display_name", row: row, into: &errors)
         let parsedRole: Role? = switch role {
         case "student": .student
         case "teacher": .teacher

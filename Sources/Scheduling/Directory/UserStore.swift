@@ -29,11 +29,14 @@ struct NewAccount: Sendable {
 
 /// Writes users in bulk (one statement for any number of rows, inside the caller's transaction).
 enum UserStore {
-    static let usernamePattern = "^[a-z0-9][a-z0-9._-]{1,63}$"
-
-    static func isValidUsername(_ username: String) -> Bool {
-        username.range(of: usernamePattern, options: .regularExpression) != nil
-    }
+    /// The database's `users_username_check`, checked before any use of the name.
+    static let username = IdentifierRule(
+        first: IdentifierRule.lowercaseLetters + IdentifierRule.digits,
+        rest: IdentifierRule.lowercaseLetters + IdentifierRule.digits + "._-",
+        length: 2...64,
+        describe: "must be 2 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit"
+    )
+    static let displayName = TextRule.name(upTo: 200)
 
     static func insert(_ accounts: [NewAccount], on connection: PostgresConnection, logger: Logger) async throws {
         guard !accounts.isEmpty else { return }

@@ -45,13 +45,9 @@ struct UsersController: Sendable {
 
     @Sendable func create(_ request: Request, context: CallerContext<Identity>) async throws -> EditedResponse<CreatedUser> {
         let body = try await request.decodeJSON(as: NewUser.self, context: context)
-        let username = body.username.trimmingCharacters(in: .whitespaces).lowercased()
-        let displayName = body.display_name.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors: [Problem.FieldError] = []
-        if !UserStore.isValidUsername(username) {
-            errors.append(.init(field: "username", message: "must be 2 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit"))
-        }
-        if displayName.isEmpty || displayName.count > 200 { errors.append(.init(field: "display_name", message: "must be 1 to 200 characters")) }
+        let username = UserStore.username.check(body.username, field: "username", into: &errors) ?? ""
+        let displayName = UserStore.displayName.check(body.display_name, field: "display_name", into: &errors) ?? ""
         if let password = body.password, !Passwords.isAcceptable(password) {
             errors.append(.init(field: "password", message: Passwords.rule))
         }
@@ -117,6 +113,7 @@ struct UsersController: Sendable {
 
 /// What a password must be.
 enum Passwords {
-    static let rule = "must be 8 to 256 bytes"
-    static func isAcceptable(_ password: String) -> Bool { (8...256).contains(password.utf8.count) }
+    static let rule = "must be 8 to 256 bytes, without NUL characters"
+    /// bcrypt reads its input as a C string: everything after a NUL would be ignored.
+    static func isAcceptable(_ password: String) -> Bool { (8...256).contains(password.utf8.count) && !password.utf8.contains(0) }
 }

@@ -45,7 +45,7 @@ struct CoursesController: Sendable {
         let title = body.title.trimmingCharacters(in: .whitespacesAndNewlines)
         let subject = body.subject.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors = LessonRules.check(title: title)
-        if subject.isEmpty || subject.count > 100 { errors.append(.init(field: "subject", message: "must be 1 to 100 characters")) }
+        if let problem = LessonRules.subject.problem(with: subject) { errors.append(.init(field: "subject", message: problem)) }
         if !(1...12).contains(body.grade) { errors.append(.init(field: "grade", message: "must be a grade from 1 to 12")) }
         if identity.role == .admin && body.teacher_id == nil { errors.append(.init(field: "teacher_id", message: "an administrator names the course's teacher")) }
         if identity.role == .teacher, let named = body.teacher_id, named != identity.userID {

@@ -9,8 +9,11 @@ enum LessonRules {
     static let horizon: TimeInterval = 731 * 86_400
     static let longestSeriesDays = 731
 
+    static let title = TextRule.name(upTo: 200)
+    static let subject = TextRule.name(upTo: 100)
+
     static func check(title: String) -> [Problem.FieldError] {
-        title.isEmpty || title.count > 200 ? [.init(field: "title", message: "must be 1 to 200 characters")] : []
+        Self.title.problem(with: title).map { [.init(field: "title", message: $0)] } ?? []
     }
 
     /// What is wrong with one lesson's times, named by the fields `starts_at` and `ends_at`.
