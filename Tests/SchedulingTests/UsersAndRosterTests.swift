@@ -154,9 +154,10 @@ import Testing
                 """
             let csv = try await roster(client, school: school, next, token: admin, accept: "text/csv")
             #expect(csv.status == .ok && csv.headers[.contentType]?.hasPrefix("text/csv") == true)
-            let lines = String(buffer: csv.body).components(separatedBy: "\r\n")
+            #expect(csv.body.getBytes(at: 0, length: 3) == [0xEF, 0xBB, 0xBF], "a byte-order mark, for Excel")
+            let lines = String(buffer: csv.body).dropFirst().components(separatedBy: "\r\n")
             #expect(lines[0] == "username,display_name,class_name,activation_code")
-            #expect(lines.count == 2 && lines[1].hasPrefix("hs-3-00003,New Pupil,8-1,"))
+            #expect(lines.count == 3 && lines[1].hasPrefix("hs-3-00003,New Pupil,8-1,") && lines[2].isEmpty)
             let me = try await client.json(.get, "/api/v1/me", token: client.token("li.na", "a new password")).decode(Me.self)
             #expect(me.class_id == class81)
             let zhao = try await app.scalar("SELECT active AND class_id = \(class71) FROM scheduling.users WHERE username = 'hs-3-00002'", as: Bool.self)
@@ -166,6 +167,32 @@ import Testing
             let repeated = try again.decode(Outcome.self)
             #expect(repeated.created == 0 && repeated.updated == 0 && repeated.unchanged == 4 && repeated.not_in_file == 1)
         }
+    }
+
+    /// The codes CSV is opened in a spreadsheet: a display name is data there, never a formula.
+    @Test func theCodesFileNeutralisesFormulasAndShowsChineseNames() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("root", role: .admin)
+        let school = try await app.addSchool("hs-9")
+        try await app.addClass("7-1", school: school)
+        try await app.test { client async throws in
+            let admin = try await client.token("root")
+            let file = """
+                username,display_name,role,class_name
+                ,"=HYPERLINK(""http://evil.example"",""Click"")",student,7-1
+                ,@SUM(1+1),student,7-1
+                ,李雷,student,7-1
+
+                """
+            let csv = try await roster(client, school: school, file, token: admin, accept: "text/csv")
+            #expect(csv.status == .ok)
+            let lines = String(buffer: csv.body).dropFirst().components(separatedBy: "\r\n")
+            #expect(lines[1].hasPrefix(#"hs-9-00001,"'=HYPERLINK(""http://evil.example"",""Click"")",7-1,"#), "\(lines[1])")
+            #expect(lines[2].hasPrefix(#"hs-9-00002,"'@SUM(1+1)",7-1,"#), "\(lines[2])")
+            #expect(lines[3].hasPrefix("hs-9-00003,李雷,7-1,"))
+        }
+        // What is stored is what the school typed.
+        #expect(try await app.scalar("SELECT display_name FROM scheduling.users WHERE username = 'hs-9-00002'", as: String.self) == "@SUM(1+1)")
     }
 
     @Test func aRosterWithBadRowsListsEveryErrorAndWritesNothing() async throws {

@@ -70,7 +70,7 @@ struct RosterController: Sendable {
             ]
         )
         if request.headers[.accept]?.contains("text/csv") == true {
-            return try csvResponse(outcome.items)
+            return csvResponse(outcome.items)
         }
         return try outcome.response(from: request, context: context)
     }
@@ -191,20 +191,9 @@ struct RosterController: Sendable {
     }
 
     /// The new users' codes as a spreadsheet the school can print.
-    private func csvResponse(_ items: [Issued]) throws -> Response {
-        let stream = OutputStream(toMemory: ())
-        stream.open()
-        let writer = try CSVWriter(stream: stream, newline: .crlf)
-        try writer.write(row: ["username", "display_name", "class_name", "activation_code"])
-        for item in items {
-            try writer.write(row: [item.username, item.display_name, item.class_name ?? "", item.activation_code])
-        }
-        writer.stream.close()
-        let data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data ?? Data()
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"activation-codes.csv\""],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
+    private func csvResponse(_ items: [Issued]) -> Response {
+        var csv = SpreadsheetCSV(header: ["username", "display_name", "class_name", "activation_code"])
+        for item in items { csv.append([item.username, item.display_name, item.class_name ?? "", item.activation_code]) }
+        return csv.response(filename: "activation-codes.csv")
     }
 }
