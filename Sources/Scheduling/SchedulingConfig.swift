@@ -20,7 +20,10 @@ public struct SchedulingConfig: Sendable {
     /// client refreshing twice at once (two tabs) and refused without ending the sign-in; later
     /// it is taken for theft and ends the whole login family.
     public var refreshReuseGrace: TimeInterval = 10
+    /// Failed sign-ins per username and client address: the guesser's own budget.
     public var loginThrottle: LoginThrottle.Policy = .init()
+    /// Failed sign-ins per username from anywhere: a ceiling against spread-out guessing.
+    public var usernameThrottle: LoginThrottle.Policy = .perUsername
     /// Failed sign-ins per client address: a whole school may sit behind one NAT address, so the
     /// budget is a school's, and it refills steadily.
     public var addressThrottle: LoginThrottle.Policy = .perAddress

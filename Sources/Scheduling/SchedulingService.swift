@@ -12,8 +12,7 @@ public struct SchedulingService: CloudClassService {
     public let config: SchedulingConfig
     public let database: Database
     public let hasher: PasswordHasher
-    public let throttle: LoginThrottle
-    public let addressThrottle: LoginThrottle
+    public let throttle: SignInThrottle
     let issuer: TokenIssuer
     let outbox: Outbox
     /// Delivers the outbox (lesson changes) to the services that subscribe.
@@ -23,8 +22,7 @@ public struct SchedulingService: CloudClassService {
         self.config = config
         self.database = database
         self.hasher = PasswordHasher(cost: config.bcryptCost, workers: config.bcryptWorkers, queueLimit: config.bcryptQueueLimit)
-        self.throttle = LoginThrottle(policy: config.loginThrottle)
-        self.addressThrottle = LoginThrottle(policy: config.addressThrottle)
+        self.throttle = SignInThrottle(perUsernameAndAddress: config.loginThrottle, perUsername: config.usernameThrottle, perAddress: config.addressThrottle)
         self.issuer = try await TokenIssuer(privateKeyPEM: config.signingKeyPEM, accessTokenLifetime: config.accessTokenLifetime)
         self.outbox = Outbox(settings: config.service)
         self.relay = OutboxRelay(
@@ -55,7 +53,6 @@ public struct SchedulingService: CloudClassService {
             store: authStore,
             hasher: hasher,
             throttle: throttle,
-            addressThrottle: addressThrottle,
             addresses: ClientAddressResolver(trustedProxies: config.service.trustedProxies),
             issuer: issuer,
             calendarLinks: CalendarLinks(database: database, publicURL: config.service.publicURL)

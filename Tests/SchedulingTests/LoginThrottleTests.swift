@@ -32,7 +32,7 @@ import Testing
         let throttle = throttle(clock)
         for _ in 0..<7 { throttle.recordFailure("a") }
         #expect(throttle.waitBeforeAttempt("a") != nil)
-        throttle.recordSuccess("a")
+        throttle.forget("a")
         #expect(throttle.waitBeforeAttempt("a") == nil)
 
         for _ in 0..<7 { throttle.recordFailure("b") }
@@ -74,5 +74,29 @@ import Testing
             throttle.recordFailure("203.0.113.7")
         }
         #expect(throttle.waitBeforeAttempt("203.0.113.7") == nil)
+    }
+
+    @Test func anAttemptCountsWhenAdmittedAndASuccessTakesItBack() {
+        let clock = Clock()
+        let throttle = throttle(clock)
+        for _ in 0..<6 { #expect(throttle.admit("a") == nil) }
+        #expect(throttle.admit("a") != nil, "the sixth admitted attempt started the delay")
+        throttle.refund("a")
+        #expect(throttle.admit("a") == nil, "back under the free five: no wait")
+    }
+
+    @Test func aSignInCountsOnAllThreeAndAnAbandonedOneOnNone() throws {
+        let signIn = SignInThrottle(perUsernameAndAddress: .init(), perUsername: .perUsername, perAddress: .perAddress)
+        for _ in 0..<50 {
+            let attempt = try signIn.admit(username: "li", address: "10.0.0.1")
+            signIn.abandoned(attempt)
+        }
+        #expect(signIn.perUsernameAndAddress.waitBeforeAttempt("li 10.0.0.1") == nil)
+        for _ in 0..<6 { _ = try signIn.admit(username: "li", address: "10.0.0.1") }
+        #expect(throws: SignInThrottle.Refusal.self) { try signIn.admit(username: "li", address: "10.0.0.1") }
+        // The refusal by the pair gave the address its attempt back.
+        #expect(signIn.perAddress.waitBeforeAttempt("10.0.0.1") == nil)
+        let fromSchool = try signIn.admit(username: "li", address: "10.0.0.2")
+        signIn.succeeded(fromSchool)
     }
 }

@@ -112,6 +112,63 @@ import Testing
         }
     }
 
+    /// The delay used to be checked before bcrypt and recorded after it, so guesses sent
+    /// together all passed the check. Counted when they start, at most the free five and the
+    /// one that starts the delay are checked.
+    @Test func parallelGuessesCannotAllSlipPastTheThrottle() async throws {
+        let app = try await TestApp.make {
+            $0.bcryptCost = 8
+            $0.bcryptQueueLimit = 64
+        }
+        try await app.addUser("target")
+        try await app.testLive { client async throws in
+            let answers = try await ConcurrentRequests(client).post("/api/v1/auth/login", count: 24) { index in
+                #"{"username":"target","password":"guess \#(index)"}"#
+            }
+            let checked = answers.filter { $0.status == 401 }.count
+            let refused = answers.filter { $0.status == 429 }.count
+            #expect(checked <= 6, "\(checked) guesses were checked")
+            #expect(checked + refused == 24)
+        }
+    }
+
+    /// One wrong try a minute from anywhere kept a named teacher locked out: the tight budget is
+    /// the guesser's (username and address); the owner's own address signs in.
+    @Test func aGuesserElsewhereDoesNotLockTheOwnerOut() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("teacher.li", role: .teacher)
+        try await app.testLive { client async throws in
+            func login(_ password: String, from address: String) async throws -> TestResponse {
+                try await client.json(
+                    .post, "/api/v1/auth/login", body: #"{"username":"teacher.li","password":"\#(password)"}"#, headers: [.xForwardedFor: address]
+                )
+            }
+            for _ in 0..<6 { #expect(try await login("guess", from: "203.0.113.7").status == .unauthorized) }
+            #expect(try await login("guess", from: "203.0.113.7").status == .tooManyRequests)
+            #expect(try await login(TestApp.password, from: "203.0.113.7").status == .tooManyRequests, "the guesser still waits")
+            #expect(try await login(TestApp.password, from: "198.51.100.20").status == .ok, "the owner signs in from school")
+        }
+    }
+
+    /// Guessing spread over many addresses still meets a ceiling on the username.
+    @Test func guessesFromManyAddressesMeetTheUsernamesCeiling() async throws {
+        let app = try await TestApp.make {
+            $0.usernameThrottle.freeFailures = 10
+            $0.usernameThrottle.firstDelay = 60
+        }
+        try await app.addUser("teacher.wu", role: .teacher)
+        try await app.testLive { client async throws in
+            var statuses: [Int] = []
+            for index in 0..<12 {
+                let response = try await client.json(
+                    .post, "/api/v1/auth/login", body: #"{"username":"teacher.wu","password":"guess"}"#, headers: [.xForwardedFor: "203.0.113.\(index)"]
+                )
+                statuses.append(Int(response.status.code))
+            }
+            #expect(statuses.prefix(11).allSatisfy { $0 == 401 } && statuses.last == 429, "\(statuses)")
+        }
+    }
+
     @Test func aFullBcryptQueueAnswers503WithRetryAfter() async throws {
         // One worker, no queue, ~50 ms a check: a burst must overflow.
         let app = try await TestApp.make {

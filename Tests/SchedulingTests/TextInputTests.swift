@@ -100,7 +100,7 @@ import Testing
             #expect(response.status == .unprocessableContent)
             #expect(try response.problem().errors?.map(\.field) == ["username"])
         }
-        #expect(app.service.throttle.trackedUsernames == 0)
+        #expect(app.service.throttle.perUsername.trackedUsernames == 0)
     }
 
     @Test func aPasswordWithANulIsRefusedBecauseBcryptWouldStopThere() async throws {

@@ -7,8 +7,7 @@ import ServiceKit
 struct AuthController: Sendable {
     let store: AuthStore
     let hasher: PasswordHasher
-    let throttle: LoginThrottle
-    let addressThrottle: LoginThrottle
+    let throttle: SignInThrottle
     let addresses: ClientAddressResolver
     let issuer: TokenIssuer
     let calendarLinks: CalendarLinks
@@ -80,23 +79,19 @@ struct AuthController: Sendable {
         guard errors.isEmpty else { throw Problem.invalid(errors) }
 
         let address = addresses.address(of: request, peer: context.peerAddress)
-        if let wait = addressThrottle.waitBeforeAttempt(address) {
-            throw Problem.retryLater(.tooManyRequests, after: wait, detail: "Too many failed sign-ins from your network; wait before trying again.")
+        let attempt = try admit(username: username, address: address)
+        let (account, verified) = try await checking(attempt) {
+            let account = try await store.account(username: username, logger: context.logger)
+            return (account, try await hasher.verify(body.password, against: account?.passwordHash))
         }
-        if let wait = throttle.waitBeforeAttempt(username) {
-            throw Problem.retryLater(.tooManyRequests, after: wait, detail: "Too many failed sign-ins for this username; wait before trying again.")
-        }
-        let account = try await store.account(username: username, logger: context.logger)
-        guard try await hasher.verify(body.password, against: account?.passwordHash), let account else {
-            throttle.recordFailure(username)
-            addressThrottle.recordFailure(address)
+        guard verified, let account else {
             context.logger.info("login failed", metadata: ["username": "\(username)", "client": "\(address)"])
             throw Problem.unauthorized("Wrong username or password.")
         }
+        throttle.succeeded(attempt)
         guard account.active else {
             throw Problem.unauthorized("This account is deactivated; ask your school's administrator.")
         }
-        throttle.recordSuccess(username)
         let refreshToken = try await store.startFamily(userID: account.id, logger: context.logger)
         return try await pair(for: account, refreshToken: refreshToken)
     }
@@ -112,36 +107,48 @@ struct AuthController: Sendable {
         guard errors.isEmpty else { throw Problem.invalid(errors) }
 
         let address = addresses.address(of: request, peer: context.peerAddress)
-        if let wait = addressThrottle.waitBeforeAttempt(address) {
-            throw Problem.retryLater(.tooManyRequests, after: wait, detail: "Too many failed attempts from your network; wait before trying again.")
-        }
-        let account: Account
-        switch try await store.checkActivation(username: username, code: code, logger: context.logger) {
-        case .valid(let found):
-            account = found
-        case .wrongCode(let triesLeft):
-            addressThrottle.recordFailure(address)
-            throw Problem.unauthorized(
-                triesLeft > 0
-                    ? "Wrong activation code; \(triesLeft) tries left."
-                    : "Wrong activation code; the code is now locked. Ask your school for a new one."
-            )
-        case .locked:
-            addressThrottle.recordFailure(address)
-            throw Problem.unauthorized("This activation code is locked after 5 wrong tries. Ask your school for a new one.")
-        case .expired:
-            throw Problem.unauthorized("This activation code has expired (codes last 30 days). Ask your school for a new one.")
-        case .nothingPending:
-            addressThrottle.recordFailure(address)
-            throw Problem.unauthorized("No activation is pending for this username; if you already activated, sign in with your password.")
+        let attempt = try admit(username: nil, address: address)
+        // One answer whatever is wrong (no such user, already activated, wrong, locked or expired
+        // code): anything more precise tells a stranger which usernames have a code pending.
+        let refused = Problem.unauthorized(
+            "This username and activation code do not match a pending activation. Codes last 30 days and lock after 5 wrong tries: "
+                + "ask your school for a new one if yours may have. If you already activated, sign in with your password."
+        )
+        let check = try await checking(attempt) { try await store.checkActivation(username: username, code: code, logger: context.logger) }
+        guard case .valid(let account) = check else {
+            throw refused
         }
         let hash = try await hasher.hash(body.new_password)
         guard try await store.completeActivation(userID: account.id, code: code, passwordHash: hash, logger: context.logger) else {
-            throw Problem.unauthorized("This activation code was just used or replaced; sign in with your password or ask for a new code.")
+            throw refused
         }
+        throttle.succeeded(attempt)
         context.logger.notice("account activated", metadata: ["target": "\(account.id.lowercased)"])
         let refreshToken = try await store.startFamily(userID: account.id, logger: context.logger)
         return try await pair(for: account, refreshToken: refreshToken)
+    }
+
+    /// Counts the attempt, or 429 saying whose budget ran out and for how long.
+    private func admit(username: String?, address: String) throws -> SignInThrottle.Attempt {
+        do {
+            return try throttle.admit(username: username, address: address)
+        } catch .address(let wait) {
+            throw Problem.retryLater(.tooManyRequests, after: wait, detail: "Too many failed attempts from your network; wait before trying again.")
+        } catch .username(let wait) {
+            throw Problem.retryLater(.tooManyRequests, after: wait, detail: "Too many failed sign-ins for this username; wait before trying again.")
+        }
+    }
+
+    /// Runs the check of an admitted attempt; a failure that is not the caller's (a full bcrypt
+    /// queue at 08:00, the database) hands the attempt back, so a storm of 503s cannot use up a
+    /// school's budget.
+    private func checking<T>(_ attempt: SignInThrottle.Attempt, _ check: () async throws -> T) async throws -> T {
+        do {
+            return try await check()
+        } catch {
+            throttle.abandoned(attempt)
+            throw error
+        }
     }
 
     @Sendable func refresh(_ request: Request, context: CallerContext<Anyone>) async throws -> TokenPair {
