@@ -19,6 +19,7 @@ public final class ChildProcess: Sendable {
     ) throws {
         self.name = name
         self.logFile = logFile
+        try LogFiles.prepare(logFile)
         self.pid = try Spawn.start(arguments, environment: environment, outputFile: logFile, newSession: true)
         let thread = Thread { [self] in
             let status = Spawn.wait(pid)

@@ -51,11 +51,7 @@ public struct LocalPostgres: Sendable {
     public func create(superuserPassword password: String?) throws -> Bool {
         let fm = FileManager.default
         if fm.fileExists(atPath: "\(dataDirectory)/PG_VERSION") { return false }
-        for folder in [root, socketDirectory] {
-            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder)
-            if Shell.isRoot { try Shell.run(["chown", "postgres:postgres", folder]) }
-        }
+        for folder in [root, socketDirectory] { try Self.ensurePrivateFolder(folder) }
         var arguments = ["\(binDirectory)/initdb", "-D", dataDirectory, "-U", Self.superuser, "-E", "UTF8", "--locale=C.UTF-8"]
         guard let password else {
             try Shell.runAsPostgres(arguments + ["-A", "trust", "--no-sync"])
@@ -71,6 +67,14 @@ public struct LocalPostgres: Sendable {
         return true
     }
 
+    /// `folder`, made if missing, owned by the database's user and closed to everyone else.
+    static func ensurePrivateFolder(_ folder: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder)
+        if Shell.isRoot { try Shell.run(["chown", "postgres:postgres", folder]) }
+    }
+
     public var isRunning: Bool {
         (try? Shell.runAsPostgres(["\(binDirectory)/pg_ctl", "-D", dataDirectory, "status"])) != nil
     }
@@ -78,11 +82,8 @@ public struct LocalPostgres: Sendable {
     /// Starts the server in its own session (so a Ctrl-C meant for `up` does not reach it first).
     public func start(extraOptions: String = "") throws {
         if isRunning { return }
-        let fm = FileManager.default
-        if !fm.fileExists(atPath: socketDirectory) {
-            try fm.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
-            if Shell.isRoot { try Shell.run(["chown", "postgres:postgres", socketDirectory]) }
-        }
+        // /tmp's folder may be gone after a reboot; made again it must be as private as before.
+        try Self.ensurePrivateFolder(socketDirectory)
         let options = "-k \(socketDirectory) -c listen_addresses='' -c max_connections=300 \(extraOptions)"
         let command = ["\(binDirectory)/pg_ctl", "-D", dataDirectory, "-l", logFile, "-o", options, "-w", "-t", "60", "start"]
         do {

@@ -64,6 +64,7 @@ public struct PlatformRunner {
         let data = options.dataFolder
         let logs = "\(data)/logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o750], ofItemAtPath: logs)
         say("data folder: \(data)")
         try SystemPackages.ensureInstalled(log: say)
         let secrets = try Secrets(dataFolder: data)
@@ -127,6 +128,16 @@ public struct PlatformRunner {
             }
         }
         defer { databaseWatcher?.cancel() }
+        let megabytes = Int(options.environment["CLOUDCLASS_LOG_MAX_MB"] ?? "") ?? 64
+        let keep = Int(options.environment["CLOUDCLASS_LOG_KEEP"] ?? "") ?? 4
+        let files = LogFiles(folder: logs, maximumBytes: max(1, megabytes) << 20, keep: max(1, keep), others: postgres.map { [$0.logFile] } ?? [])
+        let rotation = Task { [say] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(10))
+                for file in files.rotateOversized() { say("rotated \(file)") }
+            }
+        }
+        defer { rotation.cancel() }
         var databaseRestartPending = false
 
         /// Plans `name`'s restart. One that keeps dying is retried every minute, loudly; the rest
@@ -247,16 +258,18 @@ public struct PlatformRunner {
         try FileManager.default.createDirectory(atPath: "\(prefix)/tmp", withIntermediateDirectories: true)
         let workerUser: String? = Shell.isRoot ? "www-data" : nil
         if let workerUser { try Shell.run(["chown", "-R", workerUser, "\(prefix)/tmp"]) }
+        for log in ["gateway-access.log", "gateway-error.log"] { try LogFiles.prepare("\(logs)/\(log)") }
         let config = GatewayConfig(
-            port: options.gatewayPort, routes: GatewayRoutes(services: options.services), upstreams: upstreams, prefix: prefix, workerUser: workerUser
+            port: options.gatewayPort, routes: GatewayRoutes(services: options.services), upstreams: upstreams, prefix: prefix, logFolder: logs,
+            workerUser: workerUser
         )
         let configFile = "\(prefix)/nginx.conf"
         try config.render().write(toFile: configFile, atomically: true, encoding: .utf8)
         let nginx = try Shell.resolve("nginx")
-        try Shell.run([nginx, "-t", "-q", "-p", prefix, "-e", "\(prefix)/error.log", "-c", configFile])
+        try Shell.run([nginx, "-t", "-q", "-p", prefix, "-e", "\(logs)/gateway-error.log", "-c", configFile])
         return ChildSpec(
             name: "gateway (nginx)",
-            arguments: [nginx, "-p", prefix, "-e", "\(prefix)/error.log", "-c", configFile],
+            arguments: [nginx, "-p", prefix, "-e", "\(logs)/gateway-error.log", "-c", configFile],
             environment: options.environment,
             logFile: "\(logs)/gateway.log",
             readyURL: URL(string: "\(publicURL)/api/v1/me")!,

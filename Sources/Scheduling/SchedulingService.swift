@@ -82,6 +82,8 @@ extension SchedulingService {
         schema: ServiceSchema(service: "scheduling", extensions: ["btree_gist"], legacyFlatVersions: 1...5),
         gatewayRoutes: [
             .init("^/api/v1/schools/[^/]+/roster$", maximumBodyBytes: rosterBodyLimit),
+            // A feed's URL is its only credential: logs never show it.
+            .init("^/api/v1/calendar/", loggedPath: "/api/v1/calendar/<token>.ics"),
             // Whatever no other service claims under /api/v1/ is scheduling's (the directory,
             // sign-in, the timetable).
             .init("^/api/v1(/|$)", isFallback: true),

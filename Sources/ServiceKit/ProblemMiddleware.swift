@@ -14,14 +14,14 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
         } catch where error.isTransientDatabaseFailure {
-            context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))", "route": "\(Self.loggedRoute(request, context))"])
             return try Problem.retryLater(.serviceUnavailable, after: 2, detail: "The database is briefly unavailable; try again in a moment.")
                 .response(from: request, context: context)
         } catch where error.refusedValue != nil {
             let refused = error.refusedValue!
             context.logger.warning(
                 "database refused a value that passed validation",
-                metadata: ["field": "\(refused.field)", "sqlstate": "\(refused.sqlState)", "path": "\(request.uri.path)"]
+                metadata: ["field": "\(refused.field)", "sqlstate": "\(refused.sqlState)", "route": "\(Self.loggedRoute(request, context))"]
             )
             return try Problem.invalid(field: refused.field, "is not a value this field can hold").response(from: request, context: context)
         } catch let error as HTTPResponseError {
@@ -29,11 +29,19 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             context.logger.error(
                 "unhandled error",
-                metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"]
+                metadata: ["error": "\(String(reflecting: error))", "route": "\(Self.loggedRoute(request, context))"]
             )
             return try Problem(.internalServerError, detail: "The server failed to handle this request; it has been logged.")
                 .response(from: request, context: context)
         }
+    }
+
+    /// What a log says about where a request went: the matched route's pattern, never the path
+    /// itself, whose segments may be credentials (a calendar feed's token) and whose length is
+    /// the caller's choice.
+    static func loggedRoute(_ request: Request, _ context: Context) -> String {
+        if let pattern = context.endpointPath { return "\(request.method) \(pattern)" }
+        return "\(request.method) (no route)"
     }
 
     static func problem(for error: HTTPResponseError, request: Request) -> Problem {

@@ -40,7 +40,7 @@ import Testing
 
     @Test func theGatewayConfigurationStreamsEventsAndRaisesOnlyTheDeclaredBodyLimit() {
         let upstreams = Dictionary(uniqueKeysWithValues: Self.services.map { ($0.name, URL(string: $0.name.defaultURL)!) })
-        let config = GatewayConfig(port: 8080, routes: GatewayRoutes(services: Self.services), upstreams: upstreams, prefix: "/tmp/x", workerUser: nil)
+        let config = GatewayConfig(port: 8080, routes: GatewayRoutes(services: Self.services), upstreams: upstreams, prefix: "/tmp/x", logFolder: "/tmp/x/logs", workerUser: nil)
             .render()
         func block(_ pattern: String) throws -> Substring {
             let start = try #require(config.range(of: "location ~ \(pattern) {"))

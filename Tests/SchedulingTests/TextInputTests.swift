@@ -5,6 +5,8 @@ import ServiceKit
 import TestSupport
 import Testing
 
+@testable import Scheduling
+
 /// Text from the wire is bounded in scalars (as PostgreSQL counts), refuses control characters,
 /// and nothing the database would refuse reaches it as a 500.
 @Suite struct TextInputTests {
@@ -112,5 +114,12 @@ import Testing
                 .post, "/api/v1/users", body: #"{"username":"tina","display_name":"Tina","role":"teacher","password":"abcdefgh\u0000ijk"}"#, token: token)
             #expect(try response.problem().errors?.map(\.field) == ["password"])
         }
+    }
+
+    /// Titles stored before control characters were refused may still hold a bare CR: the feed
+    /// escapes it, so it cannot end a content line and forge a property.
+    @Test func theCalendarFeedEscapesABareCarriageReturn() {
+        #expect(CalendarFeed.escape("Maths\rDTSTART:19700101") == "Maths\\nDTSTART:19700101")
+        #expect(CalendarFeed.escape("a\r\nb\nc") == "a\\nb\\nc")
     }
 }

@@ -91,6 +91,8 @@ struct CalendarFeed {
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ";", with: "\\;")
             .replacingOccurrences(of: ",", with: "\\,").replacingOccurrences(of: "\r\n", with: "\\n").replacingOccurrences(of: "\n", with: "\\n")
+            // A bare CR ends a content line for some readers (and lets text forge a property).
+            .replacingOccurrences(of: "\r", with: "\\n")
     }
 
     /// Lines longer than 75 octets continue on lines starting with a space (§3.1), never

@@ -15,12 +15,16 @@ public struct ServiceDescriptor: Sendable {
         public var streaming: Bool
         /// Tried after every other service's routes (the catch-all of `/api/v1/`).
         public var isFallback: Bool
+        /// What the gateway's access log shows instead of the path, when the path itself is a
+        /// credential (a calendar feed's token).
+        public var loggedPath: String?
 
-        public init(_ pattern: String, maximumBodyBytes: Int? = nil, streaming: Bool = false, isFallback: Bool = false) {
+        public init(_ pattern: String, maximumBodyBytes: Int? = nil, streaming: Bool = false, isFallback: Bool = false, loggedPath: String? = nil) {
             self.pattern = pattern
             self.maximumBodyBytes = maximumBodyBytes
             self.streaming = streaming
             self.isFallback = isFallback
+            self.loggedPath = loggedPath
         }
     }
 
