@@ -18,10 +18,11 @@ import Testing
             .decode(School.self).id
     }
 
-    @Test func adminsCreateClassesAndTeachersListThemByRegionAndSchool() async throws {
+    /// Administrators list every class by region and school; a teacher lists only the classes
+    /// they may enrol, their own school's (they used to see every class in the country).
+    @Test func adminsCreateClassesAndTeachersListThoseOfTheirSchool() async throws {
         let app = try await TestApp.make()
         try await app.addUser("root", role: .admin)
-        try await app.addUser("teach", role: .teacher)
         try await app.addUser("pupil", role: .student)
         try await app.test { client async throws in
             let admin = try await client.token("root")
@@ -32,15 +33,24 @@ import Testing
                     .post, "/api/v1/classes", body: #"{"school_id":"\#(schoolID)","name":"\#(name)","grade":\#(grade)}"#, token: admin)
                 #expect(created.status == .created)
             }
-            let teacher = try await client.token("teach")
-            let hubei = try await client.json(.get, "/api/v1/classes?region=420000", token: teacher).decode(Page<SchoolClass>.self)
+            let hubei = try await client.json(.get, "/api/v1/classes?region=420000", token: admin).decode(Page<SchoolClass>.self)
             #expect(Set(hubei.items.map(\.name)) == ["Class 7-1", "Class 7-2"])
-            let bySchool = try await client.json(.get, "/api/v1/classes?school_id=\(beijing)", token: teacher).decode(Page<SchoolClass>.self)
+            let bySchool = try await client.json(.get, "/api/v1/classes?school_id=\(beijing)", token: admin).decode(Page<SchoolClass>.self)
             #expect(bySchool.items.map(\.name) == ["Class 9-1"] && bySchool.items[0].grade == 9)
-            let first = try await client.json(.get, "/api/v1/classes?limit=2", token: teacher).decode(Page<SchoolClass>.self)
-            let rest = try await client.json(.get, "/api/v1/classes?limit=2&cursor=\(try #require(first.next_cursor))", token: teacher)
+            let first = try await client.json(.get, "/api/v1/classes?limit=2", token: admin).decode(Page<SchoolClass>.self)
+            let rest = try await client.json(.get, "/api/v1/classes?limit=2&cursor=\(try #require(first.next_cursor))", token: admin)
                 .decode(Page<SchoolClass>.self)
             #expect(Set((first.items + rest.items).map(\.id)).count == 3 && rest.next_cursor == nil)
+            #expect(try await client.json(.get, "/api/v1/classes?region=", token: admin).status == .unprocessableContent)
+
+            try await app.addUser("teach", role: .teacher, school: wuhan)
+            try await app.addUser("nomad", role: .teacher)
+            let teacher = try await client.token("teach")
+            let own = try await client.json(.get, "/api/v1/classes", token: teacher).decode(Page<SchoolClass>.self)
+            #expect(Set(own.items.map(\.name)) == ["Class 7-1", "Class 7-2"])
+            let elsewhere = try await client.json(.get, "/api/v1/classes?school_id=\(beijing)", token: teacher).decode(Page<SchoolClass>.self)
+            #expect(elsewhere.items.isEmpty)
+            #expect(try await client.json(.get, "/api/v1/classes", token: client.token("nomad")).decode(Page<SchoolClass>.self).items.isEmpty)
 
             let pupil = try await client.token("pupil")
             #expect(try await client.json(.get, "/api/v1/classes", token: pupil).status == .forbidden)

@@ -27,9 +27,10 @@ import Testing
         )
     }
 
-    func roster(_ client: any TestClientProtocol, school: UUID, _ csv: String, token: String, accept: String? = nil) async throws -> TestResponse {
+    func roster(_ client: any TestClientProtocol, school: UUID, _ csv: String, token: String, accept: String? = nil, key: String? = nil) async throws -> TestResponse {
         var headers: HTTPFields = [.contentType: "text/csv", .authorization: "Bearer \(token)"]
         if let accept { headers[.accept] = accept }
+        if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }
         return try await client.execute(uri: "/api/v1/schools/\(school)/roster", method: .post, headers: headers, body: ByteBuffer(string: csv))
     }
 
@@ -214,6 +215,33 @@ import Testing
         }
         // What is stored is what the school typed.
         #expect(try await app.scalar("SELECT display_name FROM scheduling.users WHERE username = 'hs-9-00002'", as: String.self) == "@SUM(1+1)")
+    }
+
+    /// A roster re-sent after an unclear outcome (a 503 after the commit) created its
+    /// blank-username pupils twice; with the same Idempotency-Key it gets the first answer.
+    @Test func aRosterResentWithItsIdempotencyKeyCreatesNobodyTwice() async throws {
+        let app = try await TestApp.make()
+        try await app.addUser("root", role: .admin)
+        let school = try await app.addSchool("hs-11")
+        try await app.addClass("7-1", school: school)
+        try await app.test { client async throws in
+            let admin = try await client.token("root")
+            let file = "username,display_name,role,class_name\r\n,Zhang Wei,student,7-1\r\n,Zhao Min,student,7-1\r\n"
+            let first = try await roster(client, school: school, file, token: admin, key: "import-2026-09")
+            #expect(first.status == .ok)
+            let again = try await roster(client, school: school, file, token: admin, key: "import-2026-09")
+            #expect(again.status == .ok)
+            let firstOutcome = try first.decode(Outcome.self)
+            let againOutcome = try again.decode(Outcome.self)
+            #expect(againOutcome.created == 2 && againOutcome.items.map(\.activation_code) == firstOutcome.items.map(\.activation_code))
+            // The codes file of the repeat is the same answer, as CSV.
+            let csv = try await roster(client, school: school, file, token: admin, accept: "text/csv", key: "import-2026-09")
+            #expect(String(buffer: csv.body).contains(firstOutcome.items[0].activation_code))
+            // Another file under the same key is refused, not imported.
+            let other = try await roster(client, school: school, file + ",Li Lei,student,7-1\r\n", token: admin, key: "import-2026-09")
+            #expect(other.status == .unprocessableContent)
+        }
+        #expect(try await app.scalar("SELECT count(*) FROM scheduling.users WHERE school_id = (SELECT id FROM scheduling.schools WHERE code = 'hs-11')", as: Int.self) == 2)
     }
 
     @Test func aRosterWithBadRowsListsEveryErrorAndWritesNothing() async throws {

@@ -61,8 +61,12 @@ struct ClassesController: Sendable {
             guard let id = UUID(uuidString: text) else { throw Problem.invalid(field: "school_id", "must be a UUID") }
             schoolID = id
         }
-        let region = query["region"].map(String.init)
+        var errors: [Problem.FieldError] = []
+        let region = query["region"].map { DirectoryController.regionCode.check(String($0), field: "region", into: &errors) ?? "" }
+        guard errors.isEmpty else { throw Problem.invalid(errors) }
         let after = try DirectoryController.idCursor(query["cursor"].map(String.init))
+        // A teacher sees the classes they may enrol: their own school's.
+        let teacher: UUID? = context.caller.role == .teacher ? context.caller.userID : nil
         let rows = try await database.query(
             """
             SELECT c.id, c.school_id, c.name, c.grade, c.created_at
@@ -70,6 +74,7 @@ struct ClassesController: Sendable {
             WHERE c.id > \(after)
               AND (\(schoolID)::uuid IS NULL OR c.school_id = \(schoolID))
               AND (\(region)::text IS NULL OR s.region = \(region))
+              AND (\(teacher)::uuid IS NULL OR c.school_id = (SELECT school_id FROM scheduling.users WHERE id = \(teacher)))
             ORDER BY c.id LIMIT \(limit + 1)
             """,
             idempotent: true,

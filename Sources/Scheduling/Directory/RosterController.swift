@@ -14,15 +14,16 @@ struct RosterController: Sendable {
     static let maximumBodyBytes = 32 << 20
 
     let database: Database
+    let idempotency: Idempotency
 
-    struct Issued: Encodable, Sendable {
+    struct Issued: Codable, Sendable {
         var username: String
         var display_name: String
         var class_name: String?
         var activation_code: String
     }
 
-    struct Outcome: ResponseEncodable {
+    struct Outcome: ResponseEncodable, Decodable {
         /// New users and their one-time activation codes, shown this once.
         var items: [Issued]
         var created: Int
@@ -59,9 +60,13 @@ struct RosterController: Sendable {
             throw Problem.invalid(field: "body", "the file lists nobody")
         }
         let started = ContinuousClock.now
-        let outcome = try await database.withTransaction(logger: context.logger) { connection in
-            try await apply(file, schoolID: schoolID, on: connection, logger: context.logger)
+        // With an Idempotency-Key, a file re-sent after an unclear outcome (a 503 after the
+        // commit, a dropped connection) gets the first import's answer, codes included, instead
+        // of creating its blank-username pupils twice. The stored answer lives one day.
+        let answer = try await idempotency.answer(request, body: body, caller: context.caller.userID, logger: context.logger) { connection in
+            try Idempotency.answer(.ok, try await apply(file, schoolID: schoolID, on: connection, logger: context.logger))
         }
+        let outcome = try JSONDecoder().decode(Outcome.self, from: answer.body)
         context.logger.notice(
             "roster imported",
             metadata: [
@@ -72,7 +77,7 @@ struct RosterController: Sendable {
         if request.headers[.accept]?.contains("text/csv") == true {
             return csvResponse(outcome.items)
         }
-        return try outcome.response(from: request, context: context)
+        return Idempotency.response(answer)
     }
 
     private func apply(_ file: RosterFile, schoolID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Outcome {

@@ -29,8 +29,16 @@ struct Idempotency: Sendable {
         _ request: Request, body: ByteBuffer, caller: UUID, logger: Logger,
         _ create: (PostgresConnection) async throws -> Answer
     ) async throws -> Response {
+        Self.response(try await answer(request, body: body, caller: caller, logger: logger, create))
+    }
+
+    /// The same, returning the answer itself (a route that renders it in more than one format).
+    func answer(
+        _ request: Request, body: ByteBuffer, caller: UUID, logger: Logger,
+        _ create: (PostgresConnection) async throws -> Answer
+    ) async throws -> Answer {
         guard let key = request.headers[Self.headerName] else {
-            return Self.response(try await database.withTransaction(logger: logger, idempotent: false, create))
+            return try await database.withTransaction(logger: logger, idempotent: false, create)
         }
         guard (1...200).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7f }) else {
             throw Problem.badRequest("Idempotency-Key must be 1 to 200 visible ASCII characters.", errors: [.init(field: "Idempotency-Key", message: "is malformed")])
@@ -41,7 +49,7 @@ struct Idempotency: Sendable {
         let requestHash = Data(hasher.finalize())
         // With a key, running the transaction again after an unclear commit is safe: a committed
         // first run left its answer under the key.
-        let answer = try await database.withTransaction(logger: logger, idempotent: true) { connection -> Answer in
+        return try await database.withTransaction(logger: logger, idempotent: true) { connection -> Answer in
             let claimed = try await connection.query(
                 """
                 INSERT INTO scheduling.idempotency_keys (caller_id, key, request_hash) VALUES (\(caller), \(key), \(requestHash))
@@ -75,7 +83,6 @@ struct Idempotency: Sendable {
             )
             return answer
         }
-        return Self.response(answer)
     }
 
     static func answer(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Answer {
