@@ -29,6 +29,9 @@ public struct SchedulingConfig: Sendable {
     public var addressThrottle: LoginThrottle.Policy = .perAddress
     /// The zone calendar feeds show single lessons in (`CLOUDCLASS_TIMEZONE`).
     public var timeZone = TimeZone(identifier: "Asia/Shanghai")!
+    /// Runs inside an enrolment's transaction just before it commits. A seam for tests that
+    /// force two transactions to interleave there (a barrier); nothing else sets it.
+    public var beforeEnrollmentCommits: @Sendable () async -> Void = {}
 
     /// - Parameter service: its public key is replaced by the one of `signingKeyPEM`: this service
     ///   must check the tokens it signs.

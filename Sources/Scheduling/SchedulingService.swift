@@ -65,7 +65,10 @@ public struct SchedulingService: CloudClassService {
         let courses = CourseAccess(database: database)
         let bookings = Bookings(database: database)
         let involvement = Involvement(database: database)
-        CoursesController(database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: involvement)
+        CoursesController(
+            database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: involvement,
+            beforeEnrollmentCommits: config.beforeEnrollmentCommits
+        )
             .register(on: routes)
         LessonsController(database: database, courses: courses, bookings: bookings, idempotency: idempotency, involvement: involvement, outbox: outbox)
             .register(on: routes)

@@ -1,4 +1,5 @@
 import Foundation
+import Scheduling
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -15,8 +16,8 @@ struct TimetableFixture {
     let otherTeacher: UUID
     let pupil: UUID
 
-    static func make() async throws -> TimetableFixture {
-        let app = try await TestApp.make()
+    static func make(_ configure: (inout SchedulingConfig) -> Void = { _ in }) async throws -> TimetableFixture {
+        let app = try await TestApp.make(configure)
         try await app.addUser("root", role: .admin)
         let school = try await app.addSchool("school-1", region: "420000")
         let classA = try await app.addClass("7-1", school: school)

@@ -64,7 +64,7 @@ extension TestResponse {
 /// Real concurrent HTTP requests to a live test server: HummingbirdTesting's live client sends
 /// its requests one after another over one connection. (AsyncHTTPClient rather than URLSession,
 /// whose Linux implementation has hung this suite under load.)
-public struct ConcurrentRequests {
+public struct ConcurrentRequests: Sendable {
     public let port: Int
 
     public init(_ client: any TestClientProtocol) throws {
@@ -74,6 +74,27 @@ public struct ConcurrentRequests {
 
     public init(port: Int) {
         self.port = port
+    }
+
+    /// One request over a connection of its own, so a test can run it alongside others.
+    public func send(_ method: HTTPRequest.Method, _ path: String, token: String, body: String? = nil) async throws -> (status: Int, body: Data) {
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+            request.method = .init(rawValue: method.rawValue)
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            if let body {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: body))
+            }
+            let response = try await http.execute(request, timeout: .seconds(60))
+            let data = Data(buffer: try await response.body.collect(upTo: 16 << 20))
+            try await http.shutdown()
+            return (Int(response.status.code), data)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
     }
 
     /// Sends `count` POSTs of `body(i)` to `path` at once; returns each status and Retry-After.

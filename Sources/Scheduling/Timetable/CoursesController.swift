@@ -12,6 +12,7 @@ struct CoursesController: Sendable {
     let bookings: Bookings
     let idempotency: Idempotency
     let involvement: Involvement
+    let beforeEnrollmentCommits: @Sendable () async -> Void
 
     struct NewCourse: Decodable {
         var title: String
@@ -118,11 +119,16 @@ struct CoursesController: Sendable {
         guard !classIDs.isEmpty || !studentIDs.isEmpty else {
             throw Problem.invalid(field: "class_ids", "give class_ids or student_ids to enrol")
         }
-        _ = try await courses.owned(courseID, by: identity, logger: context.logger)
+        let course = try await courses.owned(courseID, by: identity, logger: context.logger)
         try await checkEnrollable(classes: classIDs, students: studentIDs, by: identity, logger: context.logger)
         var added: [UUID] = []
         try await bookings.attempt(what: "Enrolling these classes") {
             try await database.withTransaction(logger: context.logger) { connection in
+                // The seats of a course's lessons are derived from its lessons and its classes:
+                // booking, moving and cancelling take this lock too, so each sees the other's
+                // rows (under READ COMMITTED neither would see the other's uncommitted half,
+                // leaving a lesson without a new class's seat or a stale seat behind).
+                try await Bookings.serialize(teacher: UUID(uuidString: course.teacher_id)!, on: connection, logger: context.logger)
                 added = try await connection.query(
                     """
                     INSERT INTO scheduling.course_classes (course_id, class_id) SELECT \(courseID), unnest(\(classIDs)::uuid[])
@@ -150,6 +156,7 @@ struct CoursesController: Sendable {
                 } catch where error.isExclusionViolation {
                     throw Bookings.Refused()
                 }
+                await beforeEnrollmentCommits()
             }
         } report: {
             try await bookings.conflicts(enrolling: added, in: courseID, logger: context.logger)

@@ -242,6 +242,8 @@ struct LessonsController: Sendable {
         let id = UUID(uuidString: current.id)!
         let series = restOfSeries ? current.series_id.flatMap(UUID.init(uuidString:)) : nil
         let rows = try await database.withTransaction(logger: context.logger, idempotent: true) { connection in
+            // With enrolments (see `CoursesController.enroll`): no seat may be added meanwhile.
+            try await Bookings.serialize(teacher: UUID(uuidString: current.teacher_id)!, on: connection, logger: context.logger)
             let cancelled = try await connection.query(
                 """
                 UPDATE scheduling.lessons l SET state = 'cancelled', updated_at = now()
