@@ -37,6 +37,7 @@ public enum InternalRoutes {
     public static let lessonPattern = "/internal/v1/lessons/:id"
     public static let viewingPattern = "/internal/v1/lessons/:id/students/:student_id"
     public static let audiencePattern = "/internal/v1/audience"
+    public static let deactivatedUsersPattern = "/internal/v1/deactivated-users"
     /// Where a service's outbox delivers its batches (`MessageBatch` → `MessageReceipt`).
     public static let messages = "/internal/v1/messages"
 
@@ -44,6 +45,9 @@ public enum InternalRoutes {
     public static func lesson(_ id: UUID) -> String { "/internal/v1/lessons/\(id.lowercased)" }
     public static func viewing(lesson: UUID, student: UUID) -> String {
         "/internal/v1/lessons/\(lesson.lowercased)/students/\(student.lowercased)"
+    }
+    public static func deactivatedUsers(since: Date) -> String {
+        "/internal/v1/deactivated-users?since=\(RFC3339.format(since))"
     }
     public static func audience(from: Date, to: Date) -> String {
         "/internal/v1/audience?from=\(RFC3339.format(from))&to=\(RFC3339.format(to))"
@@ -173,5 +177,16 @@ public struct LessonChanged: OutboxMessage, Equatable {
         case lessonID = "lesson_id"
         case startsAt = "starts_at"
         case endsAt = "ends_at"
+    }
+}
+
+/// `GET /internal/v1/deactivated-users?since=` (scheduling): users deactivated at or after
+/// `since`, oldest first (at most `DeactivatedUsersPage.limit`).
+public struct DeactivatedUsersPage: Codable, Sendable, Equatable {
+    public static let limit = 50_000
+    public var users: [DeactivatedUser]
+
+    public init(users: [DeactivatedUser]) {
+        self.users = users
     }
 }

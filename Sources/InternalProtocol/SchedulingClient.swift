@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceKit
 
 /// The scheduling service's internal endpoints, typed.
 public struct SchedulingClient: Sendable {
@@ -9,6 +10,14 @@ public struct SchedulingClient: Sendable {
     public init(client: InternalClient, base: URL) {
         self.client = client
         self.base = base
+    }
+
+    /// Scheduling where `settings` says it is, over the process's shared HTTP client.
+    public init(settings: ServiceSettings) {
+        self.init(
+            client: InternalClient(http: InternalClient.sharedHTTPClient, serviceToken: settings.serviceToken),
+            base: settings.peers[.scheduling] ?? URL(string: ServiceName.scheduling.defaultURL)!
+        )
     }
 
     /// The user with `id`, or nil when there is none.
@@ -41,5 +50,12 @@ public struct SchedulingClient: Sendable {
     /// The students expected at the lessons overlapping `[from, to)`, by region.
     public func audience(from: Date, to: Date, requestID: String?, logger: Logger) async throws -> ExpectedAudience {
         try await client.get(base, InternalRoutes.audience(from: from, to: to), as: ExpectedAudience.self, requestID: requestID, logger: logger).message
+    }
+}
+
+/// Every service but scheduling learns of deactivations this way.
+extension SchedulingClient: DeactivationSource {
+    public func deactivated(since: Date, logger: Logger) async throws -> [DeactivatedUser] {
+        try await client.get(base, InternalRoutes.deactivatedUsers(since: since), as: DeactivatedUsersPage.self, requestID: nil, logger: logger).message.users
     }
 }

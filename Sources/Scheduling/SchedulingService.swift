@@ -17,6 +17,8 @@ public struct SchedulingService: CloudClassService {
     let outbox: Outbox
     /// Delivers the outbox (lesson changes) to the services that subscribe.
     public let relay: OutboxRelay
+    public let deactivatedUsers = DeactivatedUsers()
+    public var deactivationSource: any DeactivationSource { Deactivations(database: database) }
 
     public init(config: SchedulingConfig, database: Database, logger: Logger = Logger(label: "cloudclass.scheduling")) async throws {
         self.config = config

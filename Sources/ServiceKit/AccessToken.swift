@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import Synchronization
 
 /// The claims of a CloudClass access token (ES256, signed by the scheduling service alone).
 public struct AccessTokenClaims: JWTPayload, Equatable {
@@ -38,6 +39,7 @@ public struct AccessTokenVerifier: Sendable {
     /// The key id every token carries; a rotated key gets a new one.
     public static let keyID = "cloudclass-es256-1"
     let keys: JWTKeyCollection
+    let verified = VerifiedTokens()
 
     public init(publicKeyPEM: String) async throws {
         let key = try ES256PublicKey(pem: publicKeyPEM)
@@ -45,8 +47,18 @@ public struct AccessTokenVerifier: Sendable {
         await keys.add(ecdsa: key, kid: JWKIdentifier(string: Self.keyID))
     }
 
-    /// The identity a token proves, or 401 saying why not.
+    /// The identity a token proves, or 401 saying why not. A token verified once is remembered
+    /// until it expires: the same bytes prove the same claims (API.md allows the cache), and an
+    /// ES256 check costs more than the rest of a small request.
     public func identity(fromToken token: String) async throws -> Identity {
+        let now = Date()
+        if let identity = verified.identity(of: token, at: now) { return identity }
+        let identity = try await verify(token)
+        verified.remember(token, identity.identity, until: identity.expires, at: now)
+        return identity.identity
+    }
+
+    private func verify(_ token: String) async throws -> (identity: Identity, expires: Date) {
         let claims: AccessTokenClaims
         do {
             claims = try await keys.verify(token, as: AccessTokenClaims.self)
@@ -59,6 +71,30 @@ public struct AccessTokenVerifier: Sendable {
         guard let userID = UUID(uuidString: claims.sub.value) else {
             throw Problem.unauthorized("The access token names no user.")
         }
-        return Identity(userID: userID, role: claims.role)
+        return (Identity(userID: userID, role: claims.role), claims.exp.value)
+    }
+}
+
+/// Tokens already verified, with their identity and expiry. Bounded: when full, the expired go,
+/// and if that is not enough everything goes (a miss costs one signature check).
+final class VerifiedTokens: Sendable {
+    static let capacity = 50_000
+    private let entries = Mutex<[String: (identity: Identity, expires: Date)]>([:])
+
+    func identity(of token: String, at now: Date) -> Identity? {
+        entries.withLock { entries in
+            guard let entry = entries[token], entry.expires > now else { return nil }
+            return entry.identity
+        }
+    }
+
+    func remember(_ token: String, _ identity: Identity, until expires: Date, at now: Date) {
+        entries.withLock { entries in
+            if entries.count >= Self.capacity {
+                entries = entries.filter { $0.value.expires > now }
+                if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            }
+            entries[token] = (identity, expires)
+        }
     }
 }

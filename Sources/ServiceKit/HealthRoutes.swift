@@ -2,24 +2,35 @@ import Hummingbird
 import PostgresNIO
 import Store
 
-/// `/health` (the process answers) and `/ready` (it can reach its database).
+/// `/health` (the process answers) and `/ready` (it can reach its database; it says whether its
+/// list of deactivated users is current, but a stale list does not make it unready: the service
+/// keeps serving with the last list, and tokens still expire).
 public struct HealthRoutes: Sendable {
     let service: String
     let database: Database
+    let deactivatedUsers: DeactivatedUsers
 
-    public init(service: String, database: Database) {
+    public init(service: String, database: Database, deactivatedUsers: DeactivatedUsers) {
         self.service = service
         self.database = database
+        self.deactivatedUsers = deactivatedUsers
     }
 
     struct Status: ResponseEncodable {
         var status: String
         var service: String
+        var deactivated_users: String?
+    }
+
+    /// `/health` says the same each time: encoded once.
+    static func healthBody(_ service: String) -> ByteBuffer {
+        ByteBuffer(string: #"{"service":"\#(service)","status":"ok"}"#)
     }
 
     public func register(on routes: RouteTable) {
+        let health = Self.healthBody(service)
         routes.get("/health", for: .anyone) { _, _ in
-            Status(status: "ok", service: service)
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: health))
         }
         routes.get("/ready", for: .anyone) { _, context in
             do {
@@ -30,7 +41,7 @@ public struct HealthRoutes: Sendable {
                 context.logger.warning("database not reachable", metadata: ["error": "\(error)"])
                 throw Problem(.serviceUnavailable, detail: "The database is not reachable.", headers: [.retryAfter: "5"])
             }
-            return Status(status: "ready", service: service)
+            return Status(status: "ready", service: service, deactivated_users: deactivatedUsers.readiness())
         }
     }
 }

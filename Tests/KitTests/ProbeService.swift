@@ -14,6 +14,8 @@ struct ProbeService: CloudClassService {
 
     let settings: ServiceSettings
     let database: Database
+    let deactivatedUsers = DeactivatedUsers()
+    var deactivationSource: any DeactivationSource { NoDeactivations() }
 
     static func make() async throws -> ProbeService {
         let database = try await TestPostgres.shared.freshDatabase()
@@ -56,4 +58,9 @@ struct SessionCapabilities: Authenticator {
         }
         return Holder(session: session)
     }
+}
+
+/// The probe stands alone: nobody is ever deactivated.
+struct NoDeactivations: DeactivationSource {
+    func deactivated(since: Date, logger: Logger) async throws -> [DeactivatedUser] { [] }
 }

@@ -15,6 +15,8 @@ import Testing
 struct LessonFollower: CloudClassService {
     let settings: ServiceSettings
     let database: Database
+    let deactivatedUsers = DeactivatedUsers()
+    var deactivationSource: any DeactivationSource { SchedulingClient(settings: settings) }
 
     /// Its own database, migrated with the kit's tables and one of its own.
     static func prepare(port: Int) async throws -> (ServiceSettings, DatabaseSettings) {

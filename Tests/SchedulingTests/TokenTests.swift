@@ -59,6 +59,25 @@ import Testing
         }
     }
 
+    /// Verified tokens are remembered until they expire, and no longer: a token used a moment
+    /// ago is refused once its time is up.
+    @Test func aRememberedTokenStillExpires() async throws {
+        let app = try await TestApp.make()
+        let id = try await app.addUser("root", role: .admin)
+        let token = try await TestKeys.accessToken(user: id, role: .admin, lifetime: 2)
+        try await app.test { client async throws in
+            #expect(try await client.json(.get, "/api/v1/me", token: token).status == .ok)
+            #expect(try await client.json(.get, "/api/v1/me", token: token).status == .ok)
+            // A token that differs by one byte from a remembered one is checked afresh.
+            var tampered = Array(token.utf8)
+            tampered[tampered.count - 2] = tampered[tampered.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+            #expect(try await client.json(.get, "/api/v1/me", token: String(decoding: tampered, as: UTF8.self)).status == .unauthorized)
+            try await Task.sleep(for: .milliseconds(2600))
+            let late = try await client.json(.get, "/api/v1/me", token: token)
+            #expect(late.status == .unauthorized)
+        }
+    }
+
     @Test func aMissingTokenIs401AndTheWrongRoleIs403() async throws {
         let app = try await TestApp.make()
         try await app.addUser("pupil", role: .student)

@@ -148,7 +148,7 @@ import Testing
         let settings = try await database()
         let scheduling = try #require(ServiceCatalog.descriptor(.scheduling)).schema
         let current = try Migrator(root: TestPostgres.migrationsFolder, schemas: [scheduling])
-        let flat = current.migrations.filter { !$0.isKit }
+        let flat = current.migrations.filter { !$0.isKit && $0.version <= 5 }
         #expect(flat.map(\.version) == [1, 2, 3, 4, 5])
         try await settings.withClient(logger: logger) { client in
             // What the flat migrator did, file by file.
@@ -169,7 +169,8 @@ import Testing
                 }
             }
         }
-        #expect(try await migrate(current, settings).isEmpty)
+        let flatOnly = try Migrator(root: try root(Dictionary(uniqueKeysWithValues: flat.map { ($0.fileName, $0.sql) })), schemas: [scheduling])
+        #expect(try await migrate(flatOnly, settings).isEmpty)
         #expect(try await strings(settings, "SELECT service || '/' || version FROM public.service_migrations WHERE service = 'scheduling'").count == 5)
         #expect(try await strings(settings, "SELECT coalesce(to_regclass('public.schema_migrations')::text, 'gone')") == ["gone"])
 

@@ -183,7 +183,7 @@ struct AuthStore: Sendable {
     func deactivate(userID: UUID, logger: Logger) async throws -> Account? {
         let found = try await database.withTransaction(logger: logger, idempotent: true) { connection in
             let rows = try await connection.query(
-                "UPDATE scheduling.users SET active = false WHERE id = \(userID) RETURNING id",
+                "UPDATE scheduling.users SET active = false, deactivated_at = coalesce(deactivated_at, now()) WHERE id = \(userID) RETURNING id",
                 logger: logger
             ).collect()
             guard !rows.isEmpty else { return false }

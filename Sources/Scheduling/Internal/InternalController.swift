@@ -18,6 +18,14 @@ struct InternalController: Sendable {
         routes.get(InternalRoutes.lessonPattern, for: .services, use: lesson)
         routes.get(InternalRoutes.viewingPattern, for: .services, use: viewing)
         routes.get(InternalRoutes.audiencePattern, for: .services, use: audience)
+        routes.get(InternalRoutes.deactivatedUsersPattern, for: .services, use: deactivatedUsers)
+    }
+
+    @Sendable func deactivatedUsers(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<DeactivatedUsersPage> {
+        guard let since = request.uri.queryParameters["since"].flatMap({ RFC3339.parse(String($0)) }) else {
+            throw Problem.invalid(field: "since", "must be an RFC 3339 time")
+        }
+        return InternalMessage(DeactivatedUsersPage(users: try await Deactivations(database: database).deactivated(since: since, logger: context.logger)))
     }
 
     @Sendable func user(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<UserInfo> {

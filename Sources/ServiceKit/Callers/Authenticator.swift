@@ -46,10 +46,13 @@ public struct Callers<Caller: CallerIdentity>: Sendable {
 public struct CallerKeys: Sendable {
     public let accessTokens: AccessTokenVerifier
     public let serviceToken: ServiceTokenAuthenticator
+    /// Users whose still-unexpired access tokens are refused.
+    public let deactivated: DeactivatedUsers
 
-    public init(accessTokens: AccessTokenVerifier, serviceToken: String) {
+    public init(accessTokens: AccessTokenVerifier, serviceToken: String, deactivated: DeactivatedUsers) {
         self.accessTokens = accessTokens
         self.serviceToken = ServiceTokenAuthenticator(serviceToken: serviceToken)
+        self.deactivated = deactivated
     }
 }
 
@@ -63,13 +66,13 @@ extension Callers where Caller == Anyone {
 extension Callers where Caller == Identity {
     /// Any signed-in user (a valid access token).
     public static var signedIn: Callers {
-        Callers(name: "users") { UserTokenAuthenticator(verifier: $0.accessTokens, roles: nil) }
+        Callers(name: "users") { UserTokenAuthenticator(verifier: $0.accessTokens, deactivated: $0.deactivated, roles: nil) }
     }
 
     /// Signed-in users holding one of `roles`; others are 403.
     public static func users(_ roles: Role...) -> Callers {
         Callers(name: "users(\(roles.map(\.rawValue).joined(separator: ",")))") {
-            UserTokenAuthenticator(verifier: $0.accessTokens, roles: roles)
+            UserTokenAuthenticator(verifier: $0.accessTokens, deactivated: $0.deactivated, roles: roles)
         }
     }
 }

@@ -16,6 +16,10 @@ public protocol CloudClassService: Sendable {
     func backgroundServices(logger: Logger) -> [any Service]
     /// Extra gauges sampled at each scrape of `/metrics`.
     var gauges: [ServiceMetrics.SampledGauge] { get }
+    /// Whose tokens are refused, kept in memory and refreshed from `deactivationSource`.
+    var deactivatedUsers: DeactivatedUsers { get }
+    /// Scheduling's own table for scheduling; scheduling over the internal protocol for the others.
+    var deactivationSource: any DeactivationSource { get }
 }
 
 extension CloudClassService {
@@ -30,17 +34,18 @@ extension CloudClassService {
     /// Every route of the service behind the middleware every service shares (request id,
     /// request metrics, problem+json), plus `/health`, `/ready` and `/metrics`.
     public func buildRoutes() async throws -> RouteTable {
-        let metrics = ServiceMetrics(service: settings.service.rawValue, database: database, gauges: gauges)
+        let metrics = ServiceMetrics(service: settings.service.rawValue, database: database, gauges: gauges + deactivatedUsers.gauges)
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         if settings.requestMetrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
         router.add(middleware: ProblemMiddleware())
         let keys = CallerKeys(
             accessTokens: try await AccessTokenVerifier(publicKeyPEM: settings.accessTokenPublicKeyPEM),
-            serviceToken: settings.serviceToken
+            serviceToken: settings.serviceToken,
+            deactivated: deactivatedUsers
         )
         let routes = RouteTable(router: router, keys: keys)
-        HealthRoutes(service: settings.service.rawValue, database: database).register(on: routes)
+        HealthRoutes(service: settings.service.rawValue, database: database, deactivatedUsers: deactivatedUsers).register(on: routes)
         metrics.register(on: routes)
         addRoutes(to: routes)
         return routes
@@ -57,7 +62,8 @@ extension CloudClassService {
         return Application(
             router: routes.router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "cloudclass-\(settings.service.rawValue)"),
-            services: [database.client] + backgroundServices(logger: logger),
+            services: [database.client, DeactivatedUsersRefresher(list: deactivatedUsers, source: deactivationSource, logger: logger)]
+                + backgroundServices(logger: logger),
             onServerRunning: onServerRunning,
             logger: logger
         )
