@@ -108,7 +108,7 @@ public struct GatewayConfig: Sendable {
             """
                     location @problem\(page.status) {
                         default_type application/problem+json;
-                        add_header X-Request-ID $cc_request_id always;
+                        add_header X-Request-ID $cc_request_id always;\(page.status == 429 ? "\n                add_header Retry-After 1 always;" : "")
                         return \(page.status) '\(Self.problem(page.status, page.title, page.detail))';
                     }
             """

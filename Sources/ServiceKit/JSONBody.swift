@@ -1,27 +1,122 @@
 import Foundation
 import Hummingbird
 
+/// How a body is read: a public request exactly as the document describes it; an internal
+/// message tolerantly, since a newer sender may add members an older receiver does not know.
+public enum BodyReading: Sendable {
+    case exact
+    case tolerant
+}
+
 extension Request {
     /// Decodes a JSON body, turning every way it can be wrong into a 400 problem that names the
-    /// field: malformed JSON, a missing member, a wrong type, a bad date.
-    public func decodeJSON<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> T {
-        try await decodeJSONKeepingBody(as: type, context: context).value
+    /// field: malformed JSON, a missing, unknown or null member, a wrong type, a bad date.
+    public func decodeJSON<T: Decodable>(as type: T.Type, context: some RequestContext, reading: BodyReading = .exact) async throws -> T {
+        try await decodeJSONKeepingBody(as: type, context: context, reading: reading).value
     }
 
     /// The same, also returning the body's bytes (an `Idempotency-Key` compares them).
-    public func decodeJSONKeepingBody<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> (value: T, body: ByteBuffer) {
+    public func decodeJSONKeepingBody<T: Decodable>(
+        as type: T.Type, context: some RequestContext, reading: BodyReading = .exact
+    ) async throws -> (value: T, body: ByteBuffer) {
         let buffer = try await body.collect(upTo: context.maxUploadSize)
         if buffer.readableBytes == 0 {
             throw Problem.badRequest("The request needs a JSON body.")
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom(RFC3339.decode)
+        let value: T
         do {
-            return (try decoder.decode(T.self, from: Data(buffer: buffer)), buffer)
+            value = try decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw Problem.badRequest(for: error)
         }
+        // The document says a member is there with a value or absent, and names every member:
+        // Swift would take a `null` as absent (a PATCH's `"title": null` could mean "clear it")
+        // and ignore an unknown member (a typo such as `"start_at"` would change nothing and
+        // answer 200). Both are refused, naming the member.
+        guard reading == .exact else { return (value, buffer) }
+        let shape = JSONShape(scanning: buffer.readableBytesView)
+        if let member = shape.firstNullMember {
+            throw Problem.badRequest(
+                "A member is null.", errors: [Problem.FieldError(field: member, message: "must not be null; leave the member out instead")]
+            )
+        }
+        // A public request type names its stored properties as its members (no CodingKeys).
+        let known = Set(Mirror(reflecting: value).children.compactMap(\.label))
+        let unknown = shape.topLevelKeys.filter { !known.contains($0) }
+        if !unknown.isEmpty, !known.isEmpty {
+            throw Problem.badRequest(
+                "The body has members this request does not take.",
+                errors: unknown.prefix(10).map { Problem.FieldError(field: String($0.prefix(64)), message: "is not a member of this request") }
+            )
+        }
+        return (value, buffer)
     }
+}
+
+/// What one pass over a JSON text already known to be valid says about its shape: the members
+/// of the top-level object, and the first `null` anywhere.
+struct JSONShape {
+    var topLevelKeys: [String] = []
+    /// The member whose value is (or holds) the first null.
+    var firstNullMember: String?
+
+    init<Bytes: Collection<UInt8>>(scanning bytes: Bytes) {
+        var inString = false
+        var escaped = false
+        var depth = 0
+        var current: [UInt8] = []
+        var lastString: [UInt8] = []
+        var key: [UInt8]?
+        var awaitingColon = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                    current.append(byte)
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                    current.append(byte)
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                    lastString = current
+                    awaitingColon = true
+                } else {
+                    current.append(byte)
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                inString = true
+                current.removeAll(keepingCapacity: true)
+            case UInt8(ascii: ":"):
+                if awaitingColon {
+                    key = lastString
+                    if depth == 1 { topLevelKeys.append(Self.text(lastString)) }
+                }
+                awaitingColon = false
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                awaitingColon = false
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                awaitingColon = false
+            case UInt8(ascii: "n"):
+                // Outside a string, only `null` starts with n.
+                if firstNullMember == nil { firstNullMember = key.map(Self.text) ?? "body" }
+                awaitingColon = false
+            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                break
+            default:
+                awaitingColon = false
+            }
+        }
+    }
+
+    /// A key as written (escapes are rare in member names and left as they are).
+    static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 }
 
 extension Problem {

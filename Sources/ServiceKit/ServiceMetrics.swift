@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Hummingbird
 import Prometheus
 import Store
@@ -50,17 +51,39 @@ public final class ServiceMetrics: Sendable {
         self.sampled = sampled
     }
 
+    struct SeriesKey: Hashable {
+        var method: String
+        var route: String
+        var status: Int
+    }
+
+    /// The counter and histogram of each (method, route, status), made once: asking the
+    /// registry builds a label key and takes its lock on every request (a profile showed it).
+    /// Bounded, since routes are patterns and statuses few.
+    private let series = Mutex<[SeriesKey: (counter: Counter, histogram: DurationHistogram)]>([:])
+
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
-        let labels = [("service", service), ("method", method), ("route", route), ("status", String(status))]
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: "cloudclass_http_requests", unitName: "total", helpText: "HTTP requests answered"),
-            labels: labels
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(metricName: "cloudclass_http_request_duration", unitName: "seconds", helpText: "Time to answer"),
-            labels: Array(labels.prefix(3)),
-            buckets: Self.buckets
-        ).recordNanoseconds(duration.nanoseconds)
+        let key = SeriesKey(method: method, route: route, status: status)
+        let found = series.withLock { $0[key] } ?? makeSeries(key)
+        found.counter.increment()
+        found.histogram.recordNanoseconds(duration.nanoseconds)
+    }
+
+    private func makeSeries(_ key: SeriesKey) -> (counter: Counter, histogram: DurationHistogram) {
+        let labels = [("service", service), ("method", key.method), ("route", key.route), ("status", String(key.status))]
+        let made = (
+            counter: registry.makeCounter(
+                descriptor: MetricNameDescriptor(metricName: "cloudclass_http_requests", unitName: "total", helpText: "HTTP requests answered"),
+                labels: labels
+            ),
+            histogram: registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(metricName: "cloudclass_http_request_duration", unitName: "seconds", helpText: "Time to answer"),
+                labels: Array(labels.prefix(3)),
+                buckets: Self.buckets
+            )
+        )
+        series.withLock { $0[key] = made }
+        return made
     }
 
     /// The exposition text, with the sampled gauges read now.

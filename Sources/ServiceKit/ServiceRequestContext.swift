@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// The request context of the CloudClass services, as the server makes it: who the peer is and
@@ -19,6 +20,17 @@ public struct AppRequestContext: RequestContext {
     /// with their own limit.
     public static let bodyLimit = 1 << 20
     public var maxUploadSize: Int { Self.bodyLimit }
+    public var responseEncoder: JSONEncoder { JSONEncoder.response }
+}
+
+extension JSONEncoder {
+    /// One encoder for every response (Hummingbird makes one per request by default); encoding
+    /// does not change its options, so sharing it is safe.
+    nonisolated(unsafe) static let response: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
 }
 
 /// A handler's context: everything of the request's context plus the caller, proven before the
@@ -43,4 +55,5 @@ public struct CallerContext<Caller: CallerIdentity>: RequestContext {
     }
 
     public var maxUploadSize: Int { AppRequestContext.bodyLimit }
+    public var responseEncoder: JSONEncoder { JSONEncoder.response }
 }

@@ -27,7 +27,7 @@ public struct Inbox: Sendable {
     }
 
     @Sendable func receive(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<MessageReceipt> {
-        let batch = try await request.decodeJSON(as: MessageBatch.self, context: context)
+        let batch = try await request.decodeJSON(as: MessageBatch.self, context: context, reading: .tolerant)
         var acknowledged: [UUID] = []
         var failed: [UUID] = []
         for message in batch.messages {

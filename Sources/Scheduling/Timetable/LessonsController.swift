@@ -178,7 +178,7 @@ struct LessonsController: Sendable {
             throw Problem.conflict("This lesson has already started; only its end and title can change.")
         }
         let moved = Slot(id: UUID(uuidString: current.id)!, starts: startsAt, ends: endsAt)
-        let restOfSeries = request.uri.queryParameters["rest_of_series"].map { $0 == "true" || $0 == "1" } ?? false
+        let restOfSeries = try request.flag("rest_of_series")
         var slots = [moved]
         if restOfSeries, let series = current.series_id.flatMap(UUID.init(uuidString:)) {
             slots = try await shiftedRest(of: series, from: current, to: moved, logger: context.logger)
@@ -237,7 +237,7 @@ struct LessonsController: Sendable {
         let identity = context.caller
         let current = try await lesson(context.parameters.uuid("id"), logger: context.logger)
         _ = try await courses.owned(UUID(uuidString: current.course_id)!, by: identity, logger: context.logger)
-        let restOfSeries = request.uri.queryParameters["rest_of_series"].map { $0 == "true" || $0 == "1" } ?? false
+        let restOfSeries = try request.flag("rest_of_series")
         guard current.ends_at > Date() else { throw Problem.conflict("This lesson is over; it can no longer be cancelled.") }
         let id = UUID(uuidString: current.id)!
         let series = restOfSeries ? current.series_id.flatMap(UUID.init(uuidString:)) : nil

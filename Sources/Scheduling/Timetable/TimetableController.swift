@@ -47,7 +47,7 @@ struct TimetableController: Sendable {
                 continue
             }
             switch name {
-            case "region": filters.region = value
+            case "region": filters.region = DirectoryController.regionCode.check(value, field: "region", into: &errors)
             case "school_id": filters.schoolID = UUID(uuidString: value)
             default: filters.classID = UUID(uuidString: value)
             }

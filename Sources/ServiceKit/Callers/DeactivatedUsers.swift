@@ -12,6 +12,11 @@ public struct DeactivatedUser: Codable, Sendable, Equatable {
         self.userID = userID
         self.deactivatedAt = deactivatedAt
     }
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case deactivatedAt = "deactivated_at"
+    }
 }
 
 /// Where a service learns who was deactivated since a time: scheduling reads its own table,
