@@ -133,7 +133,8 @@ public struct GatewayConfig: Sendable {
                 }
                 log_format cloudclass '$remote_addr [$time_iso8601] "$request_method $cc_logged_path $server_protocol" '
                                       '$status $body_bytes_sent $request_time "$http_user_agent" $cc_request_id';
-                access_log \(logFolder)/gateway-access.log cloudclass;
+                # Buffered: one write per 64 KiB or second, not one per request.
+                access_log \(logFolder)/gateway-access.log cloudclass buffer=64k flush=1s;
                 client_header_timeout \(limits.headerTimeout)s;
                 client_body_timeout \(limits.bodyTimeout)s;
                 send_timeout \(limits.sendTimeout)s;

@@ -14,7 +14,7 @@ public struct RequestIDMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let requestID = Self.acceptable(request.headers[.requestID]) ?? UUID().uuidString.lowercased()
+        let requestID = Self.acceptable(request.headers[.requestID]) ?? UUID().lowercased
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
         var response = try await next(request, context)

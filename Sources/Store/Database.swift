@@ -102,6 +102,18 @@ public final class Database: Sendable {
         return try await retrying(logger: logger) { try await run(query, logger: logger) }
     }
 
+    /// A read on a hot path as a prepared statement: parsed and planned once per connection, not
+    /// on every request. Retried like any read.
+    public func read<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws -> [Statement.Row] {
+        try await retrying(logger: logger) {
+            try await withConnection { connection in
+                var rows: [Statement.Row] = []
+                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+                return rows
+            }
+        }
+    }
+
     private func run(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         try await withConnection { connection in
             try await connection.query(query, logger: logger).collect()

@@ -58,10 +58,30 @@ struct AuthStore: Sendable {
     }
 
     func account(id: UUID, logger: Logger) async throws -> Account? {
-        try await accounts(
-            "SELECT \(unescaped: Self.accountColumns) FROM scheduling.users WHERE id = \(id)",
-            logger: logger
-        ).first
+        try await database.read(AccountByID(id: id), logger: logger).first.map(Self.account(from:))
+    }
+
+    /// `/me` and every signed-in lookup of oneself: the busiest read, prepared once per connection.
+    struct AccountByID: PostgresPreparedStatement {
+        static let sql = "SELECT \(AuthStore.accountColumns) FROM scheduling.users WHERE id = $1"
+        typealias Row = (UUID, String, String, String, UUID?, UUID?, String?, Bool, String?)
+        var id: UUID
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(id)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    static func account(from row: AccountByID.Row) -> Account {
+        let (id, username, displayName, role, schoolID, classID, hash, active, calendarToken) = row
+        return Account(
+            id: id, username: username, displayName: displayName, role: Role(rawValue: role) ?? .student,
+            schoolID: schoolID, classID: classID, passwordHash: hash, active: active, calendarToken: calendarToken
+        )
     }
 
     static let accountColumns = "id, username, display_name, role, school_id, class_id, password_hash, active, calendar_token"
@@ -69,15 +89,7 @@ struct AuthStore: Sendable {
     private func accounts(_ query: PostgresQuery, logger: Logger) async throws -> [Account] {
         var found: [Account] = []
         for row in try await database.query(query, idempotent: true, logger: logger) {
-            let (id, username, displayName, role, schoolID, classID, hash, active, calendarToken) = try row.decode(
-                (UUID, String, String, String, UUID?, UUID?, String?, Bool, String?).self
-            )
-            found.append(
-                Account(
-                    id: id, username: username, displayName: displayName, role: Role(rawValue: role) ?? .student,
-                    schoolID: schoolID, classID: classID, passwordHash: hash, active: active, calendarToken: calendarToken
-                )
-            )
+            found.append(Self.account(from: try row.decode(AccountByID.Row.self)))
         }
         return found
     }
