@@ -88,6 +88,9 @@ public struct GatewayConfig: Sendable {
                 upstream \(service.rawValue) {
                     server \(url.host ?? "127.0.0.1"):\(url.port ?? service.defaultPort);
                     keepalive 64;
+                    # nginx closes a kept-alive upstream connection after 1,000 requests by default.
+                    keepalive_requests 100000;
+                    keepalive_time 1h;
                 }
             """
         }.joined(separator: "\n")
@@ -139,6 +142,7 @@ public struct GatewayConfig: Sendable {
                 client_body_timeout \(limits.bodyTimeout)s;
                 send_timeout \(limits.sendTimeout)s;
                 keepalive_timeout \(limits.keepaliveTimeout)s;
+                keepalive_requests 10000;
                 reset_timedout_connection on;
                 limit_conn_zone $binary_remote_addr zone=per_address:10m;
                 limit_conn_status 429;
