@@ -25,15 +25,19 @@ let package = Package(
         .executableTarget(
             name: "cloudclass",
             dependencies: [
-                "ServiceKit", "Store", "ServiceCatalog", "Platform",
+                "ServiceKit", "Store", "ServiceCatalog", "Platform", "Allocation", "Reference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
+        // Regions and networks: facts with no dependencies, for code that does no I/O.
+        .target(name: "Reference"),
+        // The bandwidth allocation core: pure computation, used by the service and `simulate`.
+        .target(name: "Allocation", dependencies: ["Reference"]),
         .target(
             name: "ServiceKit",
             dependencies: [
-                "Store",
+                "Store", "Reference",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -107,6 +111,10 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .testTarget(
+            name: "AllocationTests",
+            dependencies: ["Allocation", "Reference"]
         ),
         .testTarget(
             name: "StoreTests",
