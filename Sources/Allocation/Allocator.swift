@@ -133,7 +133,7 @@ public final class Allocator {
         public var downgraded: Bool
     }
 
-    public struct Refusal: Sendable, Equatable {
+    public struct Refusal: Error, Sendable, Equatable {
         public enum Reason: String, Sendable {
             /// Every edge the ladder may use is full.
             case noCapacity = "no_capacity"
@@ -183,6 +183,18 @@ public final class Allocator {
         return .refused(Refusal(reason: .noCapacity, retryAfterSeconds: policy.retryAfterSeconds))
     }
 
+    /// Accounts a viewer of `lesson` on `edge` at `bitrate`: what a placement does, and what a
+    /// restart does for each lease it finds stored.
+    public func account(lesson: UUID, edge: EdgeIndex, bitrate: Double) {
+        let pool = Int(edges[Int(edge)].pool)
+        edges[Int(edge)].accounted += bitrate
+        if edges[Int(edge)].accepting {
+            pools[pool].accounted += bitrate
+            siftDown(pool, Int(edges[Int(edge)].heapSlot))
+        }
+        viewers[LessonEdge(lesson: lesson, edge: edge), default: 0] += 1
+    }
+
     /// Gives back what a placement accounted (the viewer left, or moved).
     public func release(lesson: UUID, edge: EdgeIndex, bitrate: Double) {
         let key = LessonEdge(lesson: lesson, edge: edge)
@@ -210,10 +222,7 @@ public final class Allocator {
         // hands out this rendition.
         guard pools[Int(pool)].capacity - pools[Int(pool)].accounted >= bitrate, rendition >= floor(of: pool) else { return nil }
         guard let edge = choose(lesson, in: Int(pool), bitrate: bitrate) else { return nil }
-        edges[Int(edge)].accounted += bitrate
-        pools[Int(pool)].accounted += bitrate
-        siftDown(Int(pool), Int(edges[Int(edge)].heapSlot))
-        viewers[LessonEdge(lesson: lesson, edge: edge), default: 0] += 1
+        account(lesson: lesson, edge: edge, bitrate: bitrate)
         return .placed(Placement(edge: edge, rendition: rendition, bitrate: bitrate, crossNetwork: crossNetwork, crossRegion: crossRegion, downgraded: rendition > preferred))
     }
 
