@@ -80,8 +80,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Bandwidth",
+            dependencies: [
+                "ServiceKit", "Store", "InternalProtocol", "Allocation",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "ServiceCatalog",
-            dependencies: ["ServiceKit", "Scheduling"]
+            dependencies: ["ServiceKit", "Scheduling", "Bandwidth"]
         ),
         .target(
             name: "Platform",
@@ -115,6 +125,14 @@ let package = Package(
         .testTarget(
             name: "AllocationTests",
             dependencies: ["Allocation", "Reference"]
+        ),
+        .testTarget(
+            name: "BandwidthTests",
+            dependencies: [
+                "Bandwidth", "ServiceKit", "Store", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "StoreTests",

@@ -105,6 +105,21 @@ public final class Allocator {
         }
     }
 
+    /// A new capacity. Lowered below what the edge carries, it takes no new viewers until
+    /// enough leave; nobody is dropped.
+    public func setCapacity(_ edge: EdgeIndex, _ capacity: Double) {
+        precondition(capacity > 0 && capacity.isFinite, "capacity must be positive")
+        let pool = Int(edges[Int(edge)].pool)
+        if edges[Int(edge)].accepting {
+            pools[pool].capacity += capacity - edges[Int(edge)].capacity
+        }
+        edges[Int(edge)].capacity = capacity
+        if edges[Int(edge)].accepting {
+            siftUp(pool, Int(edges[Int(edge)].heapSlot))
+            siftDown(pool, Int(edges[Int(edge)].heapSlot))
+        }
+    }
+
     public var edgeCount: Int { edges.count }
     public func capacity(of edge: EdgeIndex) -> Double { edges[Int(edge)].capacity }
     public func accounted(on edge: EdgeIndex) -> Double { edges[Int(edge)].accounted }

@@ -1,3 +1,4 @@
+import Bandwidth
 import Scheduling
 import ServiceKit
 
@@ -5,7 +6,8 @@ import ServiceKit
 /// Adding a service is a line here (see docs/architecture.md, "Adding a service").
 public enum ServiceCatalog {
     public static let all: [ServiceDescriptor] = [
-        SchedulingService.descriptor
+        SchedulingService.descriptor,
+        BandwidthService.descriptor,
     ]
 
     /// Who takes each kind of outbox message.

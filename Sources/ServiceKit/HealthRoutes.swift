@@ -9,11 +9,13 @@ public struct HealthRoutes: Sendable {
     let service: String
     let database: Database
     let deactivatedUsers: DeactivatedUsers
+    let notReadyBecause: @Sendable () -> String?
 
-    public init(service: String, database: Database, deactivatedUsers: DeactivatedUsers) {
+    public init(service: String, database: Database, deactivatedUsers: DeactivatedUsers, notReadyBecause: @escaping @Sendable () -> String? = { nil }) {
         self.service = service
         self.database = database
         self.deactivatedUsers = deactivatedUsers
+        self.notReadyBecause = notReadyBecause
     }
 
     struct Status: ResponseEncodable {
@@ -40,6 +42,9 @@ public struct HealthRoutes: Sendable {
             } catch {
                 context.logger.warning("database not reachable", metadata: ["error": "\(error)"])
                 throw Problem(.serviceUnavailable, detail: "The database is not reachable.", headers: [.retryAfter: "5"])
+            }
+            if let reason = notReadyBecause() {
+                throw Problem(.serviceUnavailable, detail: reason, headers: [.retryAfter: "1"])
             }
             return Status(status: "ready", service: service, deactivated_users: deactivatedUsers.readiness())
         }

@@ -151,13 +151,3 @@ struct DirectoryController: Sendable {
         return value
     }
 }
-
-extension Parameters {
-    /// A UUID path parameter, or 404 (a malformed id names nothing).
-    func uuid(_ name: String) throws -> UUID {
-        guard let text = self.get(name), let id = UUID(uuidString: text) else {
-            throw Problem.notFound("\"\(self.get(name) ?? "")\" is not an id of anything here.")
-        }
-        return id
-    }
-}

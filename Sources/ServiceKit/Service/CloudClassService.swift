@@ -20,11 +20,15 @@ public protocol CloudClassService: Sendable {
     var deactivatedUsers: DeactivatedUsers { get }
     /// Scheduling's own table for scheduling; scheduling over the internal protocol for the others.
     var deactivationSource: any DeactivationSource { get }
+    /// Why the service is not ready yet (still loading what it serves from), or nil: `/ready`
+    /// answers 503 with it until then, so `up` and balancers wait.
+    var notReadyBecause: String? { get }
 }
 
 extension CloudClassService {
     public func backgroundServices(logger: Logger) -> [any Service] { [] }
     public var gauges: [ServiceMetrics.SampledGauge] { [] }
+    public var notReadyBecause: String? { nil }
 }
 
 /// The application of one service process.
@@ -45,7 +49,8 @@ extension CloudClassService {
             deactivated: deactivatedUsers
         )
         let routes = RouteTable(router: router, keys: keys)
-        HealthRoutes(service: settings.service.rawValue, database: database, deactivatedUsers: deactivatedUsers).register(on: routes)
+        HealthRoutes(service: settings.service.rawValue, database: database, deactivatedUsers: deactivatedUsers) { [self] in notReadyBecause }
+            .register(on: routes)
         metrics.register(on: routes)
         addRoutes(to: routes)
         return routes
