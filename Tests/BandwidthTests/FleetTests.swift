@@ -143,7 +143,9 @@ import Testing
             }
             #expect(health == "down")
             #expect(ContinuousClock.now - sending >= .milliseconds(2900), "not before three reports are missed")
-            #expect(ContinuousClock.now - silentSince < .milliseconds(3600), "down \(ContinuousClock.now - silentSince) after the last report")
+            // The service marks it down 3.0-3.1 s after the report (the monitor looks ten times a
+            // second); the bound leaves room for a loaded machine's polling.
+            #expect(ContinuousClock.now - silentSince < .milliseconds(4500), "down \(ContinuousClock.now - silentSince) after the last report")
             #expect(try await report(client, edge.id, token: edge.report_token!).status == .noContent)
             let back = try await client.json(.get, "/api/v1/edges/\(edge.id)", token: admin).decode(EdgeBody.self)
             #expect(back.health == "up" && back.admin_state == "cordoned")
