@@ -83,7 +83,6 @@ let package = Package(
             name: "Bandwidth",
             dependencies: [
                 "ServiceKit", "Store", "InternalProtocol", "Allocation",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

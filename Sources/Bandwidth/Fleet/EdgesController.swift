@@ -61,8 +61,8 @@ struct EdgesController: Sendable {
             capacity_mbps = edge.capacityMbps
             admin_state = edge.adminState.rawValue
             health = status.health.rawValue
-            last_report = zip2(status.lastReport, status.lastReportAt).map {
-                LastReport(at: $0.1, egress_mbps: $0.0.egress_mbps, viewers: $0.0.viewers, cpu: $0.0.cpu)
+            if let report = status.lastReport, let at = status.lastReportAt {
+                last_report = LastReport(at: at, egress_mbps: report.egress_mbps, viewers: report.viewers, cpu: report.cpu)
             }
             created_at = edge.createdAt
             updated_at = edge.updatedAt
@@ -142,13 +142,13 @@ struct EdgesController: Sendable {
             id: UUID(), name: name, baseURL: baseURL, network: network, region: body.region, capacityMbps: body.capacity_mbps,
             adminState: .active, createdAt: now, updatedAt: now
         )
-        let token = Fleet.newReportToken()
+        let token = SecretToken.random()
         do {
-            try await store.insert(edge, tokenHash: Fleet.hash(token: token), by: context.caller.userID, logger: context.logger)
+            try await store.insert(edge, tokenHash: SecretToken.digest(token), by: context.caller.userID, logger: context.logger)
         } catch where error.isUniqueViolation {
             throw Problem(.conflict, detail: "An edge named \"\(name)\" exists.", errors: [.init(field: "name", message: "is taken")])
         }
-        fleet.put(edge, tokenHash: Fleet.hash(token: token))
+        fleet.put(edge, tokenHash: SecretToken.digest(token))
         context.logger.notice("edge added", metadata: ["edge": "\(edge.id.lowercased)", "network": "\(network.rawValue)", "region": "\(edge.region)"])
         return EditedResponse(status: .created, headers: [.location: "/api/v1/edges/\(edge.id.lowercased)"], response: EdgeBody(fleet.status(edge.id)!, token: token))
     }
@@ -232,11 +232,11 @@ struct EdgesController: Sendable {
 
     @Sendable func rotateToken(_ request: Request, context: CallerContext<Identity>) async throws -> EdgeBody {
         var edge = try status(context).edge
-        let token = Fleet.newReportToken()
+        let token = SecretToken.random()
         edge.updatedAt = Date()
-        guard try await store.update(edge, tokenHash: Fleet.hash(token: token), by: context.caller.userID, change: "report token rotated", reason: nil, logger: context.logger)
+        guard try await store.update(edge, tokenHash: SecretToken.digest(token), by: context.caller.userID, change: "report token rotated", reason: nil, logger: context.logger)
         else { throw Problem.notFound("No edge has id \(edge.id.lowercased).") }
-        fleet.put(edge, tokenHash: Fleet.hash(token: token))
+        fleet.put(edge, tokenHash: SecretToken.digest(token))
         return EdgeBody(fleet.status(edge.id)!, token: token)
     }
 
@@ -255,11 +255,6 @@ struct EdgesController: Sendable {
         }
         return Response(status: .noContent)
     }
-}
-
-func zip2<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
-    guard let a, let b else { return nil }
-    return (a, b)
 }
 
 /// An edge proven by its report token, on its own report route only.

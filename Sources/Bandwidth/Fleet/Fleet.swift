@@ -1,5 +1,4 @@
 import Allocation
-import Crypto
 import Foundation
 import ServiceKit
 import Synchronization
@@ -80,13 +79,6 @@ public final class Fleet: Sendable {
         state = Mutex(State(leases: Leases(allocator: Allocator(policy: policy))))
     }
 
-    static func hash(token: String) -> Data { Data(SHA256.hash(data: Data(token.utf8))) }
-
-    static func newReportToken() -> String {
-        Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
     /// Adds or replaces an edge's record (it starts down: no report yet).
     func put(_ edge: Edge, tokenHash: Data) {
         state.withLock { state in
@@ -140,13 +132,10 @@ public final class Fleet: Sendable {
         }
     }
 
-    /// Whether `token` is the edge's report token (its hash, compared in constant time).
+    /// Whether `token` is the edge's report token.
     func accepts(token: String, for id: UUID) -> Bool {
-        let presented = Self.hash(token: token)
-        return state.withLock { state in
-            guard let stored = state.entries[id]?.tokenHash, stored.count == presented.count else { return false }
-            return zip(stored, presented).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-        }
+        guard let stored = tokenHash(of: id) else { return false }
+        return SecretToken.matches(token, digest: stored)
     }
 
     /// Records a report; returns true when it brought the edge back up.

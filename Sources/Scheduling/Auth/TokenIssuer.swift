@@ -22,22 +22,7 @@ public struct TokenIssuer: Sendable {
     }
 
     /// A new refresh token: 32 random bytes, base64url. Only its hash is stored.
-    public static func newRefreshToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64URLEncoded
-    }
+    public static func newRefreshToken() -> String { SecretToken.random() }
 
-    public static func hash(refreshToken: String) -> Data {
-        Data(SHA256.hash(data: Data(refreshToken.utf8)))
-    }
-}
-
-extension Data {
-    var base64URLEncoded: String {
-        base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    public static func hash(refreshToken: String) -> Data { SecretToken.digest(refreshToken) }
 }

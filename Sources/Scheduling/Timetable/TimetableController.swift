@@ -100,8 +100,7 @@ struct CalendarLinks: Sendable {
     /// The user's feed URL; the token is made (one write) only the first time.
     func url(for account: Account, logger: Logger) async throws -> String {
         if let token = account.calendarToken { return url(token: token) }
-        let fresh = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let fresh = SecretToken.random()
         let rows = try await database.query(
             "UPDATE scheduling.users SET calendar_token = coalesce(calendar_token, \(fresh)) WHERE id = \(account.id) RETURNING calendar_token",
             idempotent: true,
