@@ -10,8 +10,8 @@ import Reference
 ///    often a smaller network's space carried by a larger one). Counted in `sharedByOperators`.
 /// 2. The same prefix listed by two provinces goes to the lower region code. Counted in
 ///    `sharedByProvinces`.
-/// 3. An operator's prefix gets the region of the narrowest province prefix holding it, or none
-///    (a network-only row) when no province lists it.
+/// 3. An operator's prefix gets the region of the narrowest province prefix holding it (an equal
+///    one included), or none (a network-only row) when no province lists it.
 /// 4. A province prefix inside an operator's prefix becomes its own row, with the network of the
 ///    narrowest operator prefix holding it (longest match wins at lookup, so it refines the
 ///    operator's row). Counted in `provinceRowsInsideOperators`.
@@ -63,10 +63,6 @@ public enum NationalNetworkTable {
             guard let holder = operatorTrie.longestHolding(prefix) else { continue }  // no operator: not a network we map
             rows[prefix] = .init(prefix: prefix, network: holder.network, region: region)  // rule 4
             report.provinceRowsInsideOperators += 1
-        }
-        for (prefix, region) in provinceOf {
-            // A province prefix equal to an operator's: the operator's row carries its region.
-            if let row = rows[prefix], row.region == nil, operatorOf[prefix] != nil { rows[prefix]?.region = region }
         }
         let sorted = rows.values.sorted { a, b in
             if a.prefix.bytes.count != b.prefix.bytes.count { return a.prefix.bytes.count < b.prefix.bytes.count }

@@ -15,16 +15,8 @@ struct NetworkTable: ParsableCommand {
     @Option(help: "The folder holding china-operator-ip/ and china-province-ip/.") var data = "Deploy/data"
 
     func run() throws {
-        let files: [Network: String] = [.telecom: "chinanet", .unicom: "unicom", .mobile: "cmcc", .cernet: "cernet"]
-        var operators: [Network: [String]] = [:]
-        for (network, file) in files {
-            operators[network] = try ["\(file).txt", "\(file)6.txt"].map { try String(contentsOfFile: "\(data)/china-operator-ip/\($0)", encoding: .utf8) }
-        }
-        var provinces: [String: String] = [:]
-        for region in Region.all {
-            provinces[region.code] = try String(contentsOfFile: "\(data)/china-province-ip/\(region.code).txt", encoding: .utf8)
-        }
-        let (map, report) = NationalNetworkTable.build(operators: operators, provinces: provinces)
+        let lists = try PrefixLists(folder: data, ipv6: true)
+        let (map, report) = NationalNetworkTable.build(operators: lists.operators, provinces: lists.provinces)
         FileHandle.standardOutput.write(Data(map.csv.utf8))
         let summary = """
             network-table: \(report.rows) rows (\(report.networkOnlyRows) network-only); \

@@ -70,18 +70,11 @@ struct Simulate: ParsableCommand {
         }
     }
 
-    /// The networks' shares of each province's addresses, from the prefix lists.
+    /// The networks' shares of each province's addresses, from the prefix lists (IPv4: the
+    /// province lists have no IPv6).
     static func addressShares(data: String) throws -> AddressShares {
-        let files: [Network: String] = [.telecom: "chinanet.txt", .unicom: "unicom.txt", .mobile: "cmcc.txt", .cernet: "cernet.txt"]
-        var operators: [Network: String] = [:]
-        for (network, file) in files {
-            operators[network] = try String(contentsOfFile: "\(data)/china-operator-ip/\(file)", encoding: .utf8)
-        }
-        var provinces: [String: String] = [:]
-        for region in Region.all {
-            provinces[region.code] = try String(contentsOfFile: "\(data)/china-province-ip/\(region.code).txt", encoding: .utf8)
-        }
-        return AddressShares(operators: operators, provinces: provinces)
+        let lists = try PrefixLists(folder: data, ipv6: false)
+        return AddressShares(operators: lists.operators.mapValues { $0.joined(separator: "\n") }, provinces: lists.provinces)
     }
 
     static func peakMemoryMiB() -> Int {
