@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Synchronization
 
 /// How a body is read: a public request exactly as the document describes it; an internal
 /// message tolerantly, since a newer sender may add members an older receiver does not know.
@@ -42,8 +43,7 @@ extension Request {
                 "A member is null.", errors: [Problem.FieldError(field: member, message: "must not be null; leave the member out instead")]
             )
         }
-        // A public request type names its stored properties as its members (no CodingKeys).
-        let known = Set(Mirror(reflecting: value).children.compactMap(\.label))
+        let known = RequestMembers.of(value)
         let unknown = shape.topLevelKeys.filter { !known.contains($0) }
         if !unknown.isEmpty, !known.isEmpty {
             throw Problem.badRequest(
@@ -52,6 +52,21 @@ extension Request {
             )
         }
         return (value, buffer)
+    }
+}
+
+/// The members each request type takes, found once per type by reflection (every request, the
+/// busiest paths included, reads a body): a public request type names its stored properties as
+/// its members (no CodingKeys).
+enum RequestMembers {
+    private static let known = Mutex<[ObjectIdentifier: Set<String>]>([:])
+
+    static func of<T>(_ value: T) -> Set<String> {
+        let type = ObjectIdentifier(T.self)
+        if let members = known.withLock({ $0[type] }) { return members }
+        let members = Set(Mirror(reflecting: value).children.compactMap(\.label))
+        known.withLock { $0[type] = members }
+        return members
     }
 }
 
