@@ -38,7 +38,7 @@ import Testing
         let onFirst = held.filter { $0.placement.edge == edges[0] }
         #expect(!onFirst.isEmpty)
         let (moved, lost) = leases.stopAccepting(edges[0], moving: true, now: 100)
-        #expect(moved + lost == onFirst.count)
+        #expect(moved > 0 && moved + lost == onFirst.count)
         #expect(leases.viewers(on: edges[0]) == 0)
         for edge in edges { #expect(leases.allocator.accounted(on: edge) <= leases.allocator.capacity(of: edge)) }
         let answers = leases.renew(onFirst.map(\.id), now: 101)
@@ -47,7 +47,8 @@ import Testing
         #expect(answers.values.filter { if case .lost = $0 { true } else { false } }.count == lost)
         // The next renewal of a moved viewer names the new lease; the old id is gone.
         #expect(leases.renew(onFirst.map(\.id), now: 102).values.allSatisfy { $0 == .unknown })
-        if let first = switched.first { #expect(leases.renew([first.id], now: 103)[first.id] == .renewed(expiresAt: 163)) }
+        let first = try #require(switched.first)
+        #expect(leases.renew([first.id], now: 103)[first.id] == .renewed(expiresAt: 163))
     }
 
     /// After a restart the stored leases are accounted again; one that would pass its edge's

@@ -38,7 +38,7 @@ import Testing
         #expect(gateway.service(for: "/api/v2/x") == nil)
     }
 
-    @Test func theGatewayConfigurationStreamsEventsAndRaisesOnlyTheDeclaredBodyLimit() {
+    @Test func theGatewayConfigurationStreamsEventsAndRaisesOnlyTheDeclaredBodyLimit() throws {
         let upstreams = Dictionary(uniqueKeysWithValues: Self.services.map { ($0.name, URL(string: $0.name.defaultURL)!) })
         let config = GatewayConfig(port: 8080, routes: GatewayRoutes(services: Self.services), upstreams: upstreams, prefix: "/tmp/x", logFolder: "/tmp/x/logs", workerUser: nil)
             .render()
@@ -53,6 +53,10 @@ import Testing
         #expect((try? block("^/api/v1/schools/[^/]+/roster$"))?.contains("client_max_body_size 33554432;") == true)
         #expect((try? block("^/api/v1/sessions(/|$)"))?.contains("proxy_buffering") == false)
         for service in ServiceName.allCases { #expect(config.contains("upstream \(service.rawValue) {")) }
+        // A school's NAT may hold 4096 connections; beyond, a 429 problem that says when to retry.
+        #expect(config.contains("limit_conn per_address 4096;") && config.contains("limit_conn_status 429;"))
+        let tooMany = try #require(config.range(of: "location @problem429 {"))
+        #expect(config[tooMany.upperBound...].prefix(300).contains("add_header Retry-After 1 always;"))
         // The fallback is the last route block.
         let fallback = config.range(of: "location ~ ^/api/v1(/|$) {")!.lowerBound
         #expect(config.range(of: "location ~ ^/api/v1/sessions(/|$) {")!.lowerBound < fallback)

@@ -65,11 +65,13 @@ import Testing
                     if username == "chen.jie" { known.append(elapsed) } else { unknown.append(elapsed) }
                 }
             }
-            // The known user is throttled after five failures; compare only the checked attempts.
-            let knownMedian = known.prefix(5).sorted()[2]
-            let unknownMedian = unknown.prefix(5).sorted()[2]
-            #expect(unknownMedian > knownMedian * 0.5, "unknown \(unknownMedian) s vs known \(knownMedian) s")
-            #expect(unknownMedian > 0.02, "an unknown username must still pay for a bcrypt check")
+            // The known user is throttled after five failures; compare only the checked attempts,
+            // each side's fastest: load from the tests running beside this one only adds time,
+            // so the minimum is what a check itself costs (medians failed on a busy machine).
+            let knownFastest = known.prefix(5).min()!
+            let unknownFastest = unknown.prefix(5).min()!
+            #expect(unknownFastest > knownFastest * 0.5, "unknown \(unknownFastest) s vs known \(knownFastest) s")
+            #expect(unknownFastest > 0.02, "an unknown username must still pay for a bcrypt check")
         }
     }
 
