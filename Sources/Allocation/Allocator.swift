@@ -126,6 +126,23 @@ public final class Allocator {
     public func utilisation(of edge: EdgeIndex) -> Double { edges[Int(edge)].accounted / edges[Int(edge)].capacity }
     public func network(of edge: EdgeIndex) -> Network { Network.allCases[Int(edges[Int(edge)].pool) / regionCount] }
     public func region(of edge: EdgeIndex) -> Int { Int(edges[Int(edge)].pool) % regionCount }
+    /// The pool with the most room for new viewers, among those of `network` and `region` when
+    /// given: where a viewer whose network or region is unknown is best served.
+    public func roomiest(network: Network?, region: Int?) -> (network: Network, region: Int)? {
+        var best: (network: Network, region: Int)?
+        var bestRoom = 0.0
+        for (n, candidate) in Network.allCases.enumerated() where network == nil || network == candidate {
+            for r in 0..<regionCount where region == nil || region == r {
+                let pool = pools[n * regionCount + r]
+                if pool.capacity - pool.accounted > bestRoom {
+                    bestRoom = pool.capacity - pool.accounted
+                    best = (candidate, r)
+                }
+            }
+        }
+        return best
+    }
+
     /// How many edges carry viewers of `lesson`.
     public func fanOut(of lesson: UUID) -> Int { viewers.keys.filter { $0.lesson == lesson }.count }
 
@@ -146,6 +163,15 @@ public final class Allocator {
         public var crossRegion: Bool
         /// Served below the rendition the viewer asked for.
         public var downgraded: Bool
+
+        public init(edge: EdgeIndex, rendition: Int, bitrate: Double, crossNetwork: Bool, crossRegion: Bool, downgraded: Bool) {
+            self.edge = edge
+            self.rendition = rendition
+            self.bitrate = bitrate
+            self.crossNetwork = crossNetwork
+            self.crossRegion = crossRegion
+            self.downgraded = downgraded
+        }
     }
 
     public struct Refusal: Error, Sendable, Equatable {
@@ -155,6 +181,11 @@ public final class Allocator {
         }
         public var reason: Reason
         public var retryAfterSeconds: Double
+
+        public init(reason: Reason, retryAfterSeconds: Double) {
+            self.reason = reason
+            self.retryAfterSeconds = retryAfterSeconds
+        }
     }
 
     /// Places one viewer of `lesson`, from `region` (an index into `Region.all`) on `network`,

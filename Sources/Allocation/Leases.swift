@@ -18,6 +18,29 @@ public final class Leases {
         public var placement: Allocator.Placement
         /// Seconds since the epoch.
         public var expiresAt: Double
+        /// The lease a move took the viewer from.
+        public var replaces: UUID?
+
+        public init(id: UUID, lesson: UUID, network: Network, region: Int, asked: Int, placement: Allocator.Placement, expiresAt: Double, replaces: UUID? = nil) {
+            self.id = id
+            self.lesson = lesson
+            self.network = network
+            self.region = region
+            self.asked = asked
+            self.placement = placement
+            self.expiresAt = expiresAt
+            self.replaces = replaces
+        }
+    }
+
+    /// What moving an edge's viewers did: each old lease with its new one, or nowhere.
+    public struct Moves: Sendable, Equatable {
+        public var moved: [(from: UUID, to: Lease)] = []
+        public var lost: [UUID] = []
+
+        public static func == (a: Moves, b: Moves) -> Bool {
+            a.lost == b.lost && a.moved.map(\.from) == b.moved.map(\.from) && a.moved.map(\.to) == b.moved.map(\.to)
+        }
     }
 
     public enum Renewal: Sendable, Equatable {
@@ -34,8 +57,9 @@ public final class Leases {
     public let leaseSeconds: Double
     public private(set) var leases: [UUID: Lease] = [:]
     private var onEdge: [Allocator.EdgeIndex: Set<UUID>] = [:]
-    /// Old lease id → what its holder is told at the next renewal.
-    private var movedTo: [UUID: Renewal] = [:]
+    /// Old lease id → what its holder is told when it renews, for one lease term (so a renewal
+    /// answer lost on the way is given again).
+    private var movedTo: [UUID: (renewal: Renewal, until: Double)] = [:]
 
     public init(allocator: Allocator, leaseSeconds: Double = 90) {
         precondition(leaseSeconds > 0)
@@ -43,37 +67,55 @@ public final class Leases {
         self.leaseSeconds = leaseSeconds
     }
 
-    public func allocate(lesson: UUID, network: Network, region: Int, rendition: Int, now: Double, id: UUID = UUID()) -> Result<Lease, Allocator.Refusal> {
+    public func allocate(
+        lesson: UUID, network: Network, region: Int, rendition: Int, now: Double, id: UUID = UUID(), replacing: UUID? = nil
+    ) -> Result<Lease, Allocator.Refusal> {
         switch allocator.allocate(lesson: lesson, network: network, region: region, rendition: rendition) {
         case .refused(let refusal):
             return .failure(refusal)
         case .placed(let placement):
-            let lease = Lease(id: id, lesson: lesson, network: network, region: region, asked: rendition, placement: placement, expiresAt: now + leaseSeconds)
+            let lease = Lease(
+                id: id, lesson: lesson, network: network, region: region, asked: rendition, placement: placement, expiresAt: now + leaseSeconds,
+                replaces: replacing
+            )
             record(lease)
             return .success(lease)
         }
     }
 
+    public func lease(_ id: UUID) -> Lease? { leases[id] }
+
     public func renew(_ ids: [UUID], now: Double) -> [UUID: Renewal] {
         var answers: [UUID: Renewal] = [:]
         for id in ids {
-            if let moved = movedTo.removeValue(forKey: id) {
-                if case .moved(var lease) = moved, leases[lease.id] != nil {
-                    lease.expiresAt = now + leaseSeconds
-                    leases[lease.id]?.expiresAt = lease.expiresAt
-                    answers[id] = .moved(lease)
-                } else {
-                    answers[id] = moved
-                }
-            } else if var lease = leases[id], lease.expiresAt > now {
+            if var lease = leases[id], lease.expiresAt > now {
                 lease.expiresAt = now + leaseSeconds
                 leases[id] = lease
                 answers[id] = .renewed(expiresAt: lease.expiresAt)
+            } else if let moved = movedTo[id], moved.until > now {
+                answers[id] = follow(moved.renewal, now: now)
             } else {
                 answers[id] = .unknown
             }
         }
         return answers
+    }
+
+    /// A moved viewer's current place: their new lease, renewed, or where that one went when it
+    /// was moved in turn.
+    private func follow(_ renewal: Renewal, now: Double) -> Renewal {
+        var answer = renewal
+        for _ in 0..<8 {
+            guard case .moved(var lease) = answer else { return answer }
+            if leases[lease.id] != nil {
+                lease.expiresAt = now + leaseSeconds
+                leases[lease.id]?.expiresAt = lease.expiresAt
+                return .moved(lease)
+            }
+            guard let next = movedTo[lease.id], next.until > now else { return .unknown }
+            answer = next.renewal
+        }
+        return .unknown
     }
 
     @discardableResult
@@ -84,34 +126,36 @@ public final class Leases {
         return true
     }
 
-    /// Releases every lease not renewed in time; returns how many.
+    /// Releases every lease not renewed in time and forgets moves nobody asked about; returns
+    /// the leases released.
     @discardableResult
-    public func expire(now: Double) -> Int {
+    public func expire(now: Double) -> [UUID] {
         let expired = leases.values.filter { $0.expiresAt <= now }.map(\.id)
         for id in expired { release(id) }
-        return expired.count
+        movedTo = movedTo.filter { $0.value.until > now }
+        return expired
     }
 
     /// The edge takes no new viewers (draining, cordoned or down); with `moving`, its viewers
-    /// are placed again elsewhere at once. Returns how many were moved and how many found no room.
+    /// are placed again elsewhere at once.
     @discardableResult
-    public func stopAccepting(_ edge: Allocator.EdgeIndex, moving: Bool, now: Double) -> (moved: Int, lost: Int) {
+    public func stopAccepting(_ edge: Allocator.EdgeIndex, moving: Bool, now: Double) -> Moves {
         allocator.setAccepting(edge, false)
-        guard moving else { return (0, 0) }
-        var moved = 0, lost = 0
+        guard moving else { return Moves() }
+        var moves = Moves()
         for id in onEdge[edge] ?? [] {
             guard let old = leases[id] else { continue }
             release(id)
-            switch allocate(lesson: old.lesson, network: old.network, region: old.region, rendition: old.asked, now: now) {
+            switch allocate(lesson: old.lesson, network: old.network, region: old.region, rendition: old.asked, now: now, replacing: id) {
             case .success(let lease):
-                movedTo[id] = .moved(lease)
-                moved += 1
+                movedTo[id] = (.moved(lease), now + leaseSeconds)
+                moves.moved.append((id, lease))
             case .failure(let refusal):
-                movedTo[id] = .lost(refusal)
-                lost += 1
+                movedTo[id] = (.lost(refusal), now + leaseSeconds)
+                moves.lost.append(id)
             }
         }
-        return (moved, lost)
+        return moves
     }
 
     public func startAccepting(_ edge: Allocator.EdgeIndex) {
@@ -120,11 +164,13 @@ public final class Leases {
 
     /// After a restart: a stored lease, accounted on its edge again as it was placed, unless
     /// that would pass the edge's capacity (then it is refused and its holder asks again).
+    /// A restored move is handed out again to the holder of the lease it replaced.
     public func restore(_ lease: Lease) -> Bool {
         let edge = lease.placement.edge
         guard allocator.accounted(on: edge) + lease.placement.bitrate <= allocator.capacity(of: edge) else { return false }
         allocator.account(lesson: lease.lesson, edge: edge, bitrate: lease.placement.bitrate)
         record(lease)
+        if let old = lease.replaces { movedTo[old] = (.moved(lease), lease.expiresAt) }
         return true
     }
 

@@ -6,31 +6,43 @@ import ServiceKit
 import ServiceLifecycle
 import Store
 
-/// The bandwidth service: the edge fleet and its health (and, with the next steps, where each
-/// viewer is and which edge serves them).
+/// The bandwidth service: the edge fleet and its health, where each viewer is (the network
+/// table) and which edge serves them.
 public struct BandwidthService: CloudClassService {
     public let settings: ServiceSettings
     public let database: Database
     public let fleet: Fleet
+    public let networks = ViewerNetworks()
     public let deactivatedUsers = DeactivatedUsers()
     public var deactivationSource: any DeactivationSource { SchedulingClient(settings: settings) }
     let store: EdgeStore
+    let networkStore: NetworkTableStore
+    let allocationStore: AllocationStore
 
     public init(settings: ServiceSettings, database: Database, fleet: Fleet = Fleet()) {
         self.settings = settings
         self.database = database
         self.fleet = fleet
         store = EdgeStore(database: database)
+        networkStore = NetworkTableStore(database: database)
+        allocationStore = AllocationStore(database: database)
     }
 
     public var notReadyBecause: String? { fleet.isLoaded ? nil : "The fleet is being loaded." }
 
     public func addRoutes(to routes: RouteTable) {
         EdgesController(fleet: fleet, store: store).register(on: routes)
+        NetworksController(networks: networks, store: networkStore, fleet: fleet).register(on: routes)
+        AllocationsController(fleet: fleet, networks: networks).register(on: routes)
     }
 
     public func backgroundServices(logger: Logger) -> [any Service] {
-        [FleetLoader(fleet: fleet, store: store, logger: logger), HealthMonitor(fleet: fleet, store: store, logger: logger)]
+        [
+            FleetLoader(fleet: fleet, store: store, networks: networks, networkStore: networkStore, allocationStore: allocationStore, logger: logger),
+            HealthMonitor(fleet: fleet, store: store, logger: logger),
+            AllocationWriter(journal: fleet.journal, store: allocationStore, logger: logger),
+            LeaseExpiry(fleet: fleet, logger: logger),
+        ]
     }
 
     public var gauges: [ServiceMetrics.SampledGauge] {
@@ -38,6 +50,8 @@ public struct BandwidthService: CloudClassService {
         return [
             .init("cloudclass_edges_up", help: "Edges whose reports arrive") { Double(fleet.all.filter { $0.health == .up }.count) },
             .init("cloudclass_edges", help: "Edges in the fleet") { Double(fleet.all.count) },
+            .init("cloudclass_allocations", help: "Viewers' allocations held") { Double(fleet.allocationCount) },
+            .init("cloudclass_allocation_writes_pending", help: "Allocation changes not yet stored") { Double(fleet.journal.pendingCount) },
         ]
     }
 }
@@ -46,7 +60,7 @@ extension BandwidthService {
     public static let descriptor = ServiceDescriptor(
         name: .bandwidth,
         schema: ServiceSchema(service: "bandwidth"),
-        gatewayRoutes: [.init("^/api/v1/edges(/|$)")],
+        gatewayRoutes: [.init("^/api/v1/edges(/|$)"), .init("^/api/v1/networks(/|$)", maximumBodyBytes: NetworksController.maximumBodyBytes)],
         make: { settings, _, database in BandwidthService(settings: settings, database: database) }
     )
 }

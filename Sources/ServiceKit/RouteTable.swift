@@ -62,6 +62,12 @@ public final class RouteTable {
         on(.post, path, for: callers, use: handler)
     }
 
+    public func put<Caller, Output: ResponseGenerator>(
+        _ path: String, for callers: Callers<Caller>, use handler: @escaping @Sendable (Request, CallerContext<Caller>) async throws -> Output
+    ) {
+        on(.put, path, for: callers, use: handler)
+    }
+
     public func patch<Caller, Output: ResponseGenerator>(
         _ path: String, for callers: Callers<Caller>, use handler: @escaping @Sendable (Request, CallerContext<Caller>) async throws -> Output
     ) {

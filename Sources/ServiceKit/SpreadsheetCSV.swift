@@ -46,3 +46,27 @@ public struct SpreadsheetCSV: Sendable {
         )
     }
 }
+
+/// A `text/csv` request body, read whole and checked to be UTF-8 (roster imports, the network
+/// table).
+public struct CSVUpload: Sendable {
+    public var bytes: ByteBuffer
+    public var text: String
+}
+
+extension Request {
+    /// The body as CSV text, or a problem saying what to send instead: 415 for another media
+    /// type (`expected` describes the file), 413 past `limit` bytes, 400 for bytes that are not
+    /// UTF-8.
+    public func csvUpload(upTo limit: Int, expected: String) async throws -> CSVUpload {
+        let mediaType = headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard mediaType == "text/csv" else {
+            throw Problem(.unsupportedMediaType, detail: "Send \(expected) as text/csv.")
+        }
+        let bytes = try await body.collect(upTo: limit)
+        guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
+            throw Problem.badRequest("The file must be UTF-8 text (save the spreadsheet as \"CSV UTF-8\").")
+        }
+        return CSVUpload(bytes: bytes, text: text)
+    }
+}

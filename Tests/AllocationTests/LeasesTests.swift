@@ -22,7 +22,7 @@ import Testing
         #expect(answers.values.filter { $0 == .unknown }.count == 1)
         #expect(leases.release(a.id) && !leases.release(a.id))
         #expect(leases.allocator.accounted(on: 0) == 1.5)
-        #expect(leases.expire(now: 89) == 0 && leases.expire(now: 90) == 1)
+        #expect(leases.expire(now: 89).isEmpty && leases.expire(now: 90) == [b.id])
         #expect(leases.allocator.accounted(on: 0) == 0)
         #expect(leases.renew([b.id], now: 91)[b.id] == .unknown, "an expired lease is not renewed")
     }
@@ -37,7 +37,9 @@ import Testing
         }
         let onFirst = held.filter { $0.placement.edge == edges[0] }
         #expect(!onFirst.isEmpty)
-        let (moved, lost) = leases.stopAccepting(edges[0], moving: true, now: 100)
+        let moves = leases.stopAccepting(edges[0], moving: true, now: 100)
+        let (moved, lost) = (moves.moved.count, moves.lost.count)
+        #expect(moves.moved.allSatisfy { $0.to.replaces == $0.from })
         #expect(moved > 0 && moved + lost == onFirst.count)
         #expect(leases.viewers(on: edges[0]) == 0)
         for edge in edges { #expect(leases.allocator.accounted(on: edge) <= leases.allocator.capacity(of: edge)) }
@@ -45,10 +47,25 @@ import Testing
         let switched = answers.values.compactMap { if case .moved(let lease) = $0 { lease } else { nil } }
         #expect(switched.count == moved && switched.allSatisfy { $0.placement.edge != edges[0] })
         #expect(answers.values.filter { if case .lost = $0 { true } else { false } }.count == lost)
-        // The next renewal of a moved viewer names the new lease; the old id is gone.
-        #expect(leases.renew(onFirst.map(\.id), now: 102).values.allSatisfy { $0 == .unknown })
+        // A renewal answer lost on the way is given again: the old id still names the new lease.
+        let again = leases.renew(onFirst.map(\.id), now: 102)
+        #expect(again.values.compactMap { if case .moved(let lease) = $0 { lease.id } else { nil } }.sorted() == switched.map(\.id).sorted())
         let first = try #require(switched.first)
         #expect(leases.renew([first.id], now: 103)[first.id] == .renewed(expiresAt: 163))
+        // After a lease term nobody asked about the move, it is forgotten.
+        leases.expire(now: 100 + 61)
+        #expect(leases.renew(onFirst.map(\.id), now: 100 + 61).values.allSatisfy { $0 == .unknown })
+    }
+
+    /// Moved twice before renewing (its new edge drained too), a viewer is led to where it is now.
+    @Test func aViewerMovedTwiceIsLedToItsLatestPlace() throws {
+        let (leases, edges) = fleet([10, 10, 10])
+        let lesson = UUID()
+        let held = try leases.allocate(lesson: lesson, network: .mobile, region: Self.hubei, rendition: 1, now: 0).get()
+        let firstMove = try #require(leases.stopAccepting(held.placement.edge, moving: true, now: 1).moved.first)
+        let secondMove = try #require(leases.stopAccepting(firstMove.to.placement.edge, moving: true, now: 2).moved.first)
+        #expect(Set([held.placement.edge, firstMove.to.placement.edge, secondMove.to.placement.edge]) == Set(edges))
+        #expect(leases.renew([held.id], now: 3)[held.id] == .moved({ var l = secondMove.to; l.expiresAt = 63; return l }()))
     }
 
     /// After a restart the stored leases are accounted again; one that would pass its edge's

@@ -83,31 +83,20 @@ struct EdgesController: Sendable {
     static let capacityRange: ClosedRange<Double> = 1...1_000_000
 
     func register(on routes: RouteTable) {
-        routes.post("/api/v1/edges", for: .users(.admin), use: loaded(create))
-        routes.get("/api/v1/edges", for: .users(.admin), use: loaded(list))
-        routes.get("/api/v1/edges/:id", for: .users(.admin), use: loaded(show))
-        routes.patch("/api/v1/edges/:id", for: .users(.admin), use: loaded(change))
-        routes.delete("/api/v1/edges/:id", for: .users(.admin), use: loaded(remove))
-        routes.get("/api/v1/edges/:id/changes", for: .users(.admin), use: loaded(changes))
-        routes.post("/api/v1/edges/:id/report-token", for: .users(.admin), use: loaded(rotateToken))
+        routes.post("/api/v1/edges", for: .users(.admin), use: fleet.whenLoaded(create))
+        routes.get("/api/v1/edges", for: .users(.admin), use: fleet.whenLoaded(list))
+        routes.get("/api/v1/edges/:id", for: .users(.admin), use: fleet.whenLoaded(show))
+        routes.patch("/api/v1/edges/:id", for: .users(.admin), use: fleet.whenLoaded(change))
+        routes.delete("/api/v1/edges/:id", for: .users(.admin), use: fleet.whenLoaded(remove))
+        routes.get("/api/v1/edges/:id/changes", for: .users(.admin), use: fleet.whenLoaded(changes))
+        routes.post("/api/v1/edges/:id/report-token", for: .users(.admin), use: fleet.whenLoaded(rotateToken))
         for state in AdminState.allCases {
             let verb = state == .active ? "activate" : state == .draining ? "drain" : "cordon"
-            routes.post("/api/v1/edges/:id/\(verb)", for: .users(.admin), use: loaded { request, context in
+            routes.post("/api/v1/edges/:id/\(verb)", for: .users(.admin), use: fleet.whenLoaded { request, context in
                 try await setState(state, verb: verb, request: request, context: context)
             })
         }
-        routes.post("/api/v1/edges/:id/report", for: .custom("edges", EdgeReportAuthenticator(fleet: fleet)), use: loaded(report))
-    }
-
-    /// Until the fleet is loaded (a moment after start) its routes answer 503 rather than act on
-    /// an empty fleet.
-    func loaded<Caller, Output>(
-        _ handler: @escaping @Sendable (Request, CallerContext<Caller>) async throws -> Output
-    ) -> @Sendable (Request, CallerContext<Caller>) async throws -> Output {
-        { [fleet] request, context in
-            guard fleet.isLoaded else { throw Problem.retryLater(.serviceUnavailable, after: 1, detail: "The fleet is being loaded; try again in a moment.") }
-            return try await handler(request, context)
-        }
+        routes.post("/api/v1/edges/:id/report", for: .custom("edges", EdgeReportAuthenticator(fleet: fleet)), use: fleet.whenLoaded(report))
     }
 
     static func checkURL(_ raw: String, into errors: inout [Problem.FieldError]) -> String? {

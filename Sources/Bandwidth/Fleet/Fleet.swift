@@ -1,5 +1,6 @@
 import Allocation
 import Foundation
+import Hummingbird
 import ServiceKit
 import Synchronization
 
@@ -57,10 +58,15 @@ public final class Fleet: Sendable {
         var lastReport: EdgeReport?
         var lastReportAt: Date?
         var index: Allocator.EdgeIndex
+        /// After a restart every edge is down until it reports; one still silent when this
+        /// passes has its restored viewers moved.
+        var silentSinceLoadUntil: Date?
     }
 
     struct State {
         var entries: [UUID: Entry] = [:]
+        /// Edge ids by allocator index (an index is never reused).
+        var edgeIDs: [UUID] = []
         let leases: Leases
     }
 
@@ -71,12 +77,31 @@ public final class Fleet: Sendable {
     /// Seconds between an edge's reports, and how many may be missed before it is down.
     public let reportInterval: Double
     public let missedReports: Int
-    private let state: Mutex<State>
+    let state: Mutex<State>
+    /// Allocations as they must be stored: written in batches, an allocation answered once its
+    /// batch has committed.
+    public let journal = AllocationJournal()
+    public let policy: AllocationPolicy
 
-    public init(reportInterval: Double = 1, missedReports: Int = 3, policy: AllocationPolicy = AllocationPolicy()) {
+    public init(reportInterval: Double = 1, missedReports: Int = 3, policy: AllocationPolicy = AllocationPolicy(), leaseSeconds: Double = 90) {
         self.reportInterval = reportInterval
         self.missedReports = missedReports
-        state = Mutex(State(leases: Leases(allocator: Allocator(policy: policy))))
+        self.policy = policy
+        state = Mutex(State(leases: Leases(allocator: Allocator(policy: policy), leaseSeconds: leaseSeconds)))
+    }
+
+    /// How long an edge may be silent before it is down.
+    var silenceLimit: Double { reportInterval * Double(missedReports) }
+
+    /// Until the fleet is loaded (a moment after start) its routes answer 503 rather than act on
+    /// an empty fleet, an empty network table or unrestored allocations.
+    func whenLoaded<Caller, Output>(
+        _ handler: @escaping @Sendable (Request, CallerContext<Caller>) async throws -> Output
+    ) -> @Sendable (Request, CallerContext<Caller>) async throws -> Output {
+        { [self] request, context in
+            guard isLoaded else { throw Problem.retryLater(.serviceUnavailable, after: 1, detail: "The fleet is being loaded; try again in a moment.") }
+            return try await handler(request, context)
+        }
     }
 
     /// Adds or replaces an edge's record (it starts down: no report yet).
@@ -87,31 +112,37 @@ public final class Fleet: Sendable {
                 entry.tokenHash = tokenHash
                 state.entries[edge.id] = entry
                 state.leases.allocator.setCapacity(entry.index, edge.capacityMbps)
-                Self.updateAccepting(entry, in: state)
+                updateAccepting(entry, in: state)
             } else {
                 let region = Allocator.regionIndex(edge.region) ?? 0
                 let index = state.leases.allocator.addEdge(network: edge.network, region: region, capacity: edge.capacityMbps)
                 let entry = Entry(edge: edge, tokenHash: tokenHash, index: index)
                 state.entries[edge.id] = entry
-                Self.updateAccepting(entry, in: state)
+                state.edgeIDs.append(edge.id)
+                updateAccepting(entry, in: state)
             }
         }
     }
 
     func remove(_ id: UUID) {
         state.withLock { state in
-            guard let entry = state.entries.removeValue(forKey: id) else { return }
-            state.leases.stopAccepting(entry.index, moving: true, now: Date().timeIntervalSince1970)
+            guard let entry = state.entries[id] else { return }
+            moveViewers(off: entry.index, in: state)
+            state.entries[id] = nil
         }
     }
 
-    /// An edge takes new viewers when an administrator lets it (active) and its reports say it is up.
-    private static func updateAccepting(_ entry: Entry, in state: State) {
+    /// An edge takes new viewers when an administrator lets it (active) and its reports say it
+    /// is up. Draining or down, its viewers are moved — except an edge not yet heard from since
+    /// a restart, whose viewers wait out its first report window.
+    func updateAccepting(_ entry: Entry, in state: State) {
         let accepting = entry.edge.adminState == .active && entry.health == .up
         if accepting {
             state.leases.startAccepting(entry.index)
+        } else if entry.edge.adminState == .draining || (entry.health == .down && entry.silentSinceLoadUntil == nil) {
+            moveViewers(off: entry.index, in: state)
         } else {
-            state.leases.stopAccepting(entry.index, moving: entry.edge.adminState == .draining || entry.health == .down, now: Date().timeIntervalSince1970)
+            state.leases.stopAccepting(entry.index, moving: false, now: Date().timeIntervalSince1970)
         }
     }
 
@@ -146,22 +177,28 @@ public final class Fleet: Sendable {
             entry.lastReportAt = now
             let cameUp = entry.health == .down
             entry.health = .up
+            entry.silentSinceLoadUntil = nil
             state.entries[id] = entry
-            if cameUp { Self.updateAccepting(entry, in: state) }
+            if cameUp { updateAccepting(entry, in: state) }
             return cameUp
         }
     }
 
-    /// Marks down every up edge silent for `missedReports` intervals; returns them.
+    /// Marks down every up edge silent for `missedReports` intervals, and gives up on edges
+    /// silent since a restart; returns them.
     func markSilentEdgesDown(at now: Date) -> [UUID] {
-        let limit = reportInterval * Double(missedReports)
-        return state.withLock { state in
+        state.withLock { state in
             var down: [UUID] = []
-            for (id, var entry) in state.entries where entry.health == .up {
-                guard let last = entry.lastReportAt, now.timeIntervalSince(last) >= limit else { continue }
-                entry.health = .down
+            for (id, var entry) in state.entries {
+                if entry.health == .up, let last = entry.lastReportAt, now.timeIntervalSince(last) >= silenceLimit {
+                    entry.health = .down
+                } else if let until = entry.silentSinceLoadUntil, now >= until {
+                    entry.silentSinceLoadUntil = nil
+                } else {
+                    continue
+                }
                 state.entries[id] = entry
-                Self.updateAccepting(entry, in: state)
+                updateAccepting(entry, in: state)
                 down.append(id)
             }
             return down

@@ -47,14 +47,8 @@ struct RosterController: Sendable {
 
     @Sendable func importRoster(_ request: Request, context: CallerContext<Identity>) async throws -> Response {
         let schoolID = try context.parameters.uuid("id")
-        let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        guard mediaType == "text/csv" else {
-            throw Problem(.unsupportedMediaType, detail: "Send the roster as text/csv with the header \(RosterFile.columns.joined(separator: ",")).")
-        }
-        let body = try await request.body.collect(upTo: Self.maximumBodyBytes)
-        guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
-            throw Problem.badRequest("The roster must be UTF-8 text (save the spreadsheet as \"CSV UTF-8\").")
-        }
+        let upload = try await request.csvUpload(upTo: Self.maximumBodyBytes, expected: "the roster with the header \(RosterFile.columns.joined(separator: ","))")
+        let (body, text) = (upload.bytes, upload.text)
         let file = try RosterFile(csv: text)
         guard !file.entries.isEmpty || !file.errors.isEmpty else {
             throw Problem.invalid(field: "body", "the file lists nobody")
