@@ -69,6 +69,15 @@ public struct ServiceHarness<Service: CloudClassService>: Sendable {
         }
     }
 
+    /// The first column of every row.
+    public func scalarList<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> [T] {
+        try await database.withConnection(logger: Logger(label: "test.db")) { connection in
+            var values: [T] = []
+            for try await value in try await connection.query(query, logger: Logger(label: "test.db")).decode(T.self) { values.append(value) }
+            return values
+        }
+    }
+
     /// The first column of the first row.
     public func scalar<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> T {
         try await database.withConnection(logger: Logger(label: "test.db")) { connection in
