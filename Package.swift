@@ -128,9 +128,10 @@ let package = Package(
         .testTarget(
             name: "BandwidthTests",
             dependencies: [
-                "Bandwidth", "ServiceKit", "Store", "TestSupport",
+                "Bandwidth", "ServiceKit", "Store", "TestSupport", "InternalProtocol", "Platform",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(

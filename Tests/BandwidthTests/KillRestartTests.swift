@@ -3,6 +3,7 @@ import Bandwidth
 import Foundation
 import InternalProtocol
 import Logging
+import Platform
 import NIOCore
 import NIOHTTP1
 import ServiceKit
@@ -27,25 +28,20 @@ import Glibc
 
     static func freePort() -> Int { Int.random(in: 30_000..<40_000) }
 
-    final class ServiceProcess: Sendable {
-        let process: Process
+    /// `cloudclass serve bandwidth`, reaped by waitpid (Foundation's Process can miss the exit
+    /// of a child in a busy test process).
+    struct ServiceProcess {
+        let child: ChildProcess
+
         init(environment: [String: String], log: String) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: KillRestartTests.executable!)
-            process.arguments = ["serve", "bandwidth"]
-            process.environment = environment
-            FileManager.default.createFile(atPath: log, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            handle.seekToEndOfFile()
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-            self.process = process
+            child = try ChildProcess(
+                name: "bandwidth", arguments: [KillRestartTests.executable!, "serve", "bandwidth"], environment: environment, logFile: log, onExit: { _ in }
+            )
         }
 
         func kill(_ signal: Int32) {
-            Glibc.kill(process.processIdentifier, signal)
-            process.waitUntilExit()
+            Glibc.kill(child.pid, signal)
+            while child.isRunning { usleep(10_000) }
         }
     }
 
