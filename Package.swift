@@ -25,9 +25,10 @@ let package = Package(
         .executableTarget(
             name: "cloudclass",
             dependencies: [
-                "ServiceKit", "Store", "ServiceCatalog", "Platform", "Allocation", "Reference",
+                "ServiceKit", "Store", "ServiceCatalog", "Platform", "Allocation", "Reference", "EdgeAgent", "Bandwidth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Regions and networks: facts with no dependencies, for code that does no I/O.
@@ -88,6 +89,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Beside each edge's nginx: its access log measured and reported to the fleet.
+        .target(
+            name: "EdgeAgent",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "ServiceCatalog",
             dependencies: ["ServiceKit", "Scheduling", "Bandwidth"]
@@ -128,8 +138,9 @@ let package = Package(
         .testTarget(
             name: "BandwidthTests",
             dependencies: [
-                "Bandwidth", "ServiceKit", "Store", "TestSupport", "InternalProtocol", "Platform",
+                "Bandwidth", "ServiceKit", "Store", "TestSupport", "InternalProtocol", "Platform", "EdgeAgent",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -61,6 +61,11 @@ extension BandwidthService {
         name: .bandwidth,
         schema: ServiceSchema(service: "bandwidth"),
         gatewayRoutes: [.init("^/api/v1/edges(/|$)"), .init("^/api/v1/networks(/|$)", maximumBodyBytes: NetworksController.maximumBodyBytes)],
-        make: { settings, _, database in BandwidthService(settings: settings, database: database) }
+        make: { settings, _, database in BandwidthService(settings: settings, database: database) },
+        seedDemo: DemoFleet.seed,
+        demoSummary: [
+            "edges: demo-hubei-mobile, demo-beijing-unicom, demo-guangdong-telecom (127.0.0.1:8211-8213), reporting every second",
+            "network table: the national table plus 127.0.1.0/24 Hubei mobile, 127.0.2.0/24 Beijing unicom, 127.0.3.0/24 Guangdong telecom",
+        ]
     )
 }

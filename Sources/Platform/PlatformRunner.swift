@@ -16,20 +16,27 @@ public struct PlatformRunner {
     public struct Options: Sendable {
         public var dataFolder: String
         public var migrationsFolder: URL
+        /// `Deploy/`: reference data and the templates (the edges' nginx).
+        public var deployFolder: URL
         public var demo: Bool
         public var executable: String
         public var gatewayPort: Int
         public var environment: [String: String]
         /// The services to run, in start order (one whose start needs another comes after it).
         public var services: [ServiceDescriptor]
+        /// The HLS origin the demo edges cache.
+        public var mediaOriginURL = "http://127.0.0.1:8201"
+        /// The demo edges listen from here up.
+        public var firstEdgePort = 8211
 
         public init(
-            dataFolder: String, migrationsFolder: URL, demo: Bool, executable: String, gatewayPort: Int, environment: [String: String],
+            dataFolder: String, migrationsFolder: URL, deployFolder: URL, demo: Bool, executable: String, gatewayPort: Int, environment: [String: String],
             services: [ServiceDescriptor]
         ) {
             self.services = services
             self.dataFolder = dataFolder
             self.migrationsFolder = migrationsFolder
+            self.deployFolder = deployFolder
             self.demo = demo
             self.executable = executable
             self.gatewayPort = gatewayPort
@@ -69,6 +76,7 @@ public struct PlatformRunner {
         try SystemPackages.ensureInstalled(log: say)
         let secrets = try Secrets(dataFolder: data)
         try secrets.ensure(for: options.services)
+        let edges = options.demo ? try DemoEdges.edges(secrets: secrets, firstPort: options.firstEdgePort) : []
 
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
         let signals = Self.watchSignals(continuation)
@@ -99,7 +107,7 @@ public struct PlatformRunner {
                 try await Self.ensureDatabase(cluster.settings(password: password, database: "postgres"), named: LocalPostgres.database, logger: logger)
                 database = cluster.settings(password: password)
             }
-            try await prepare(database, secrets: secrets)
+            try await prepare(database, secrets: secrets, edges: edges)
 
             let publicURL = "http://127.0.0.1:\(options.gatewayPort)"
             var upstreams: [ServiceName: URL] = [:]
@@ -111,6 +119,12 @@ public struct PlatformRunner {
             }
             try await supervisor.start(try gatewaySpec(upstreams: upstreams, logs: logs, publicURL: publicURL))
             say("gateway ready on \(publicURL)")
+            if let bandwidth = upstreams[.bandwidth] {
+                for edge in edges {
+                    for spec in try edgeSpecs(edge, secrets: secrets, bandwidth: bandwidth, logs: logs) { try await supervisor.start(spec) }
+                    say("edge \(edge.name) ready on \(edge.baseURL), reporting to the fleet")
+                }
+            }
             printBanner(publicURL: publicURL)
         } catch {
             say("could not start the platform: \(error)")
@@ -222,7 +236,7 @@ public struct PlatformRunner {
     }
 
     /// Migrates, lets each service's role log in with its password and, with `--demo`, seeds.
-    func prepare(_ database: DatabaseSettings, secrets: Secrets) async throws {
+    func prepare(_ database: DatabaseSettings, secrets: Secrets, edges: [ServiceDescriptor.DemoEdge]) async throws {
         let migrator = try Migrator(root: options.migrationsFolder, schemas: options.services.map(\.schema))
         let demo = options.demo
         let services = options.services
@@ -236,7 +250,7 @@ public struct PlatformRunner {
             }
             if demo {
                 for service in services {
-                    try await service.seedDemo?(.init(database: client, environment: environment, logger: logger))
+                    try await service.seedDemo?(.init(database: client, environment: environment, logger: logger, deployFolder: options.deployFolder, edges: edges))
                 }
                 say("demo data seeded")
             }

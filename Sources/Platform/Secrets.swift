@@ -53,6 +53,14 @@ public struct Secrets: Sendable {
         return environment
     }
 
+    /// A secret no service declares (a demo edge's report token, the playback key nginx
+    /// checks): made once under `name`, then read.
+    public func named(_ name: String) throws -> String {
+        let path = "\(folder)/\(name)"
+        try writeOnce(path) { Self.randomToken() }
+        return try read(path)
+    }
+
     public func read(_ file: String) throws -> String {
         try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -10,8 +10,9 @@ struct ChildSpec: Sendable {
     var arguments: [String]
     var environment: [String: String]
     var logFile: String
-    /// Polled after a start until it answers `readyStatus`.
-    var readyURL: URL
+    /// Polled after a start until it answers `readyStatus`; without one (a program that serves
+    /// nothing, like an edge agent) it is ready once it has run for a moment.
+    var readyURL: URL?
     var readyStatus: Int
 }
 
@@ -82,7 +83,12 @@ final class Supervisor {
             guard child.isRunning else {
                 throw PlatformRunner.StartupFailure(description: "\(child.name) exited (status \(child.exitStatus)) while starting:\n\(child.lastLogLines())")
             }
-            if let answer = try? await URLSession.shared.data(from: spec.readyURL),
+            guard let readyURL = spec.readyURL else {
+                try await Task.sleep(for: .milliseconds(300))
+                if child.isRunning { return }
+                continue
+            }
+            if let answer = try? await URLSession.shared.data(from: readyURL),
                 (answer.1 as? HTTPURLResponse)?.statusCode == spec.readyStatus
             {
                 return
@@ -90,6 +96,6 @@ final class Supervisor {
             try await Task.sleep(for: .milliseconds(200))
         }
         child.stop()
-        throw PlatformRunner.StartupFailure(description: "\(child.name) did not answer \(spec.readyURL.absoluteString) within 60 s:\n\(child.lastLogLines())")
+        throw PlatformRunner.StartupFailure(description: "\(child.name) did not answer \(spec.readyURL?.absoluteString ?? "") within 60 s:\n\(child.lastLogLines())")
     }
 }

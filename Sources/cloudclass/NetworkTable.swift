@@ -1,4 +1,5 @@
 import Allocation
+import Bandwidth
 import ArgumentParser
 import Foundation
 import Reference
@@ -15,8 +16,7 @@ struct NetworkTable: ParsableCommand {
     @Option(help: "The folder holding china-operator-ip/ and china-province-ip/.") var data = "Deploy/data"
 
     func run() throws {
-        let lists = try PrefixLists(folder: data, ipv6: true)
-        let (map, report) = NationalNetworkTable.build(operators: lists.operators, provinces: lists.provinces)
+        let (map, report) = try NationalNetworkTable.build(from: data)
         FileHandle.standardOutput.write(Data(map.csv.utf8))
         let summary = """
             network-table: \(report.rows) rows (\(report.networkOnlyRows) network-only); \

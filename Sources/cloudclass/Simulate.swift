@@ -1,4 +1,5 @@
 import Allocation
+import Bandwidth
 import ArgumentParser
 import Foundation
 import Reference

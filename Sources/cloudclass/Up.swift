@@ -22,15 +22,19 @@ struct Up: AsyncParsableCommand {
         }
         let env = ConfigReader()
         let data = URL(fileURLWithPath: env.string("CLOUDCLASS_DATA", default: ".cloudclass")).standardizedFileURL.path
-        let options = PlatformRunner.Options(
+        let migrationsFolder = migrationsFolder(migrations)
+        var options = PlatformRunner.Options(
             dataFolder: data,
-            migrationsFolder: migrationsFolder(migrations),
+            migrationsFolder: migrationsFolder,
+            deployFolder: migrationsFolder.deletingLastPathComponent().appendingPathComponent("Deploy"),
             demo: demo,
             executable: executablePath(),
             gatewayPort: try env.int("CLOUDCLASS_GATEWAY_PORT", default: 8080, in: 1...65535),
             environment: ProcessInfo.processInfo.environment,
             services: ServiceCatalog.all
         )
+        options.mediaOriginURL = env.string("CLOUDCLASS_MEDIA_ORIGIN_URL", default: options.mediaOriginURL)
+        options.firstEdgePort = try env.int("CLOUDCLASS_EDGE_PORT", default: options.firstEdgePort, in: 1...65000)
         let runner = PlatformRunner(options: options, logger: Logger(label: "cloudclass.up")) { line in
             FileHandle.standardOutput.write(Data("[up] \(line)\n".utf8))
         }

@@ -91,13 +91,19 @@ import Glibc
             "CLOUDCLASS_SERVICE_TOKEN": TestKeys.serviceToken,
             "CLOUDCLASS_ACCESS_TOKEN_PUBLIC_KEY": TestKeys.publicKeyPEM,
             "CLOUDCLASS_BANDWIDTH_URL": "http://127.0.0.1:\(port)",
+            "CLOUDCLASS_DB_POOL": "4",
             "CLOUDCLASS_LOG_LEVEL": "warning",
         ]) { $1 }
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bandwidth-kill-\(port).log").path
+        // A folder of its own: the child's log folder is tightened to 0750.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cc-kill-\(UUID().uuidString)")
+        let log = folder.appendingPathComponent("bandwidth.log").path
         let caller = Caller(http: HTTPClient.shared, base: "http://127.0.0.1:\(port)")
 
         var service = try ServiceProcess(environment: environment, log: log)
-        defer { service.kill(SIGKILL) }
+        defer {
+            service.kill(SIGKILL)
+            try? FileManager.default.removeItem(at: folder)
+        }
         #expect(await caller.ready(), "the service started (log: \(log))")
         var edges: [(id: UUID, token: String, capacity: Double)] = []
         for (name, capacity) in [("small", 2.0), ("larger", 3.0)] {

@@ -96,7 +96,8 @@ public actor TestPostgres {
         try cluster.start(extraOptions: Self.serverOptions)
     }
 
-    static let serverOptions = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    // Every test runs at once, each service on its own pool of up to 8: more than up's 300 slots.
+    static let serverOptions = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=800"
 
     static func start(logger: Logger) async throws -> (DatabaseSettings, LocalPostgres) {
         let folder = "/tmp/cc-test-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"

@@ -25,23 +25,24 @@ struct NetworkTableStore: Sendable {
 
     /// Replaces every row in one transaction (one statement for the rows, however many).
     func replace(with map: NetworkMap, by user: UUID?, logger: Logger) async throws {
+        try await database.withTransaction(logger: logger) { connection in
+            try await connection.query("DELETE FROM bandwidth.network_prefixes", logger: logger)
+            try await Self.insert(map, by: user, on: connection, logger: logger)
+        }
+    }
+
+    static func insert(_ map: NetworkMap, by user: UUID?, on connection: some PostgresQueryRunner, logger: Logger) async throws {
         let prefixes = map.entries.map { "\($0.prefix)" }
         let networks = map.entries.map(\.network.rawValue)
         let regions = map.entries.map { $0.region.map { Region.all[$0].code } ?? "" }
-        try await database.withTransaction(logger: logger) { connection in
-            try await connection.query("DELETE FROM bandwidth.network_prefixes", logger: logger)
-            try await connection.query(
-                """
-                INSERT INTO bandwidth.network_prefixes (prefix, network, region)
-                SELECT p::cidr, n, nullif(r, '') FROM unnest(\(prefixes)::text[], \(networks)::text[], \(regions)::text[]) AS t(p, n, r)
-                """,
-                logger: logger
-            )
-            try await connection.query(
-                "INSERT INTO bandwidth.network_table_loads (by_user, rows) VALUES (\(user), \(map.entries.count))",
-                logger: logger
-            )
-        }
+        try await connection.run(
+            """
+            INSERT INTO bandwidth.network_prefixes (prefix, network, region)
+            SELECT p::cidr, n, nullif(r, '') FROM unnest(\(prefixes)::text[], \(networks)::text[], \(regions)::text[]) AS t(p, n, r)
+            """,
+            logger: logger
+        )
+        try await connection.run("INSERT INTO bandwidth.network_table_loads (by_user, rows) VALUES (\(user), \(map.entries.count))", logger: logger)
     }
 
     struct Load: Encodable, Sendable {
@@ -60,4 +61,18 @@ struct NetworkTableStore: Sendable {
             return Load(at: at, by_user: user?.lowercased, rows: Int(rows))
         }
     }
+}
+
+/// A connection or a pool: where the table's rows are written (a transaction, or demo seeding's
+/// pool).
+protocol PostgresQueryRunner: Sendable {
+    func run(_ query: PostgresQuery, logger: Logger) async throws
+}
+
+extension PostgresConnection: PostgresQueryRunner {
+    func run(_ query: PostgresQuery, logger: Logger) async throws { try await self.query(query, logger: logger) }
+}
+
+extension PostgresClient: PostgresQueryRunner {
+    func run(_ query: PostgresQuery, logger: Logger) async throws { try await self.query(query, logger: logger) }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 import Store
@@ -52,16 +53,42 @@ public struct ServiceDescriptor: Sendable {
         }
     }
 
-    /// What demo seeding works with: a privileged connection pool on the migrated database.
+    /// What demo seeding works with: a privileged connection pool on the migrated database, the
+    /// deploy folder (`Deploy/`: reference data, templates) and the edges `up` runs.
     public struct DemoSeeding: Sendable {
         public var database: PostgresClient
         public var environment: ConfigReader
         public var logger: Logger
+        public var deployFolder: URL
+        public var edges: [DemoEdge]
 
-        public init(database: PostgresClient, environment: ConfigReader, logger: Logger) {
+        public init(database: PostgresClient, environment: ConfigReader, logger: Logger, deployFolder: URL, edges: [DemoEdge] = []) {
             self.database = database
             self.environment = environment
             self.logger = logger
+            self.deployFolder = deployFolder
+            self.edges = edges
+        }
+    }
+
+    /// An edge `up --demo` runs on this machine (nginx and its agent), for the fleet to know.
+    public struct DemoEdge: Sendable, Equatable {
+        public var id: UUID
+        public var name: String
+        public var baseURL: String
+        public var network: Network
+        public var region: String
+        public var capacityMbps: Double
+        public var reportToken: String
+
+        public init(id: UUID, name: String, baseURL: String, network: Network, region: String, capacityMbps: Double, reportToken: String) {
+            self.id = id
+            self.name = name
+            self.baseURL = baseURL
+            self.network = network
+            self.region = region
+            self.capacityMbps = capacityMbps
+            self.reportToken = reportToken
         }
     }
 
