@@ -89,6 +89,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The session token: minted by broadcast at join, checked by attendance on every beat.
+        .target(name: "SessionTokens", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "Attendance",
+            dependencies: [
+                "ServiceKit", "Store", "InternalProtocol", "SessionTokens",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         // Beside each edge's nginx: its access log measured and reported to the fleet.
         .target(
             name: "EdgeAgent",
@@ -130,6 +139,10 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .testTarget(
+            name: "AttendanceTests",
+            dependencies: ["Attendance", "SessionTokens"]
         ),
         .testTarget(
             name: "AllocationTests",
