@@ -13,10 +13,8 @@ public struct BandwidthClient: Sendable {
     }
 
     public init(settings: ServiceSettings) {
-        self.init(
-            client: InternalClient(http: InternalClient.sharedHTTPClient, serviceToken: settings.serviceToken),
-            base: settings.peers[.bandwidth] ?? URL(string: ServiceName.bandwidth.defaultURL)!
-        )
+        let (client, base) = InternalClient.toward(.bandwidth, settings: settings)
+        self.init(client: client, base: base)
     }
 
     /// Idempotent when the request carries its own `allocationID` (then it is retried).

@@ -64,6 +64,12 @@ public struct InternalClient: Sendable {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
+    /// The process's shared client with this platform's service token, and where `peer`
+    /// listens according to `settings`: what each typed client is built from.
+    public static func toward(_ peer: ServiceName, settings: ServiceSettings) -> (client: InternalClient, base: URL) {
+        (InternalClient(http: sharedHTTPClient, serviceToken: settings.serviceToken), settings.peers[peer] ?? URL(string: peer.defaultURL)!)
+    }
+
     public func get<Message: Decodable & Sendable>(
         _ base: URL, _ path: String, as type: Message.Type, requestID: String?, logger: Logger
     ) async throws -> InternalResponse<Message> {

@@ -14,10 +14,8 @@ public struct SchedulingClient: Sendable {
 
     /// Scheduling where `settings` says it is, over the process's shared HTTP client.
     public init(settings: ServiceSettings) {
-        self.init(
-            client: InternalClient(http: InternalClient.sharedHTTPClient, serviceToken: settings.serviceToken),
-            base: settings.peers[.scheduling] ?? URL(string: ServiceName.scheduling.defaultURL)!
-        )
+        let (client, base) = InternalClient.toward(.scheduling, settings: settings)
+        self.init(client: client, base: base)
     }
 
     /// The user with `id`, or nil when there is none.

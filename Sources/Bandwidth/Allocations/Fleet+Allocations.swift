@@ -22,11 +22,9 @@ extension Fleet {
                 guard held.lesson == lesson else { return .idTaken }
                 return .placed(allocation(held, in: state), journalSequence: journal.lastRecorded)
             }
-            var where_ = (network: network, region: region)
-            if network == nil || region == nil, let roomiest = leases.allocator.roomiest(network: network, region: region) ?? leases.allocator.roomiest(network: nil, region: nil) {
-                where_ = (network ?? roomiest.network, region ?? roomiest.region)
-            }
-            guard let viewerNetwork = where_.network, let viewerRegion = where_.region else {
+            let roomiest = network != nil && region != nil ? nil
+                : leases.allocator.roomiest(network: network, region: region) ?? leases.allocator.roomiest(network: nil, region: nil)
+            guard let viewerNetwork = network ?? roomiest?.network, let viewerRegion = region ?? roomiest?.region else {
                 return .refused(Allocator.Refusal(reason: .noCapacity, retryAfterSeconds: policy.retryAfterSeconds))
             }
             switch leases.allocate(lesson: lesson, network: viewerNetwork, region: viewerRegion, rendition: rendition, now: now.timeIntervalSince1970, id: id) {
