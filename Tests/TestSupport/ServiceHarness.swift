@@ -63,7 +63,27 @@ public struct ServiceHarness<Service: CloudClassService>: Sendable {
         try await service.buildApplication(logger: Logger(label: "test.\(service.settings.service.rawValue)")).test(.live, body)
     }
 
+    /// The test cluster is shared, and one test restarts it: a test's own reads and writes ride
+    /// through that (up to 15 s) as the services do.
+    func riding<T>(_ body: () async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while true {
+            do {
+                return try await body()
+            } catch let error as PSQLError
+                where ContinuousClock.now < deadline && (error.code != .server || ["57P01", "57P03"].contains(error.serverInfo?[.sqlState] ?? ""))
+            {
+                // Not reachable, shutting down, or starting up: anything but a real answer.
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
     public func execute(_ query: PostgresQuery) async throws {
+        try await riding { try await executeOnce(query) }
+    }
+
+    func executeOnce(_ query: PostgresQuery) async throws {
         try await database.withConnection(logger: Logger(label: "test.db")) { connection in
             try await connection.query(query, logger: Logger(label: "test.db"))
         }
@@ -71,6 +91,10 @@ public struct ServiceHarness<Service: CloudClassService>: Sendable {
 
     /// The first column of every row.
     public func scalarList<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> [T] {
+        try await riding { try await scalarListOnce(query, as: type) }
+    }
+
+    func scalarListOnce<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> [T] {
         try await database.withConnection(logger: Logger(label: "test.db")) { connection in
             var values: [T] = []
             for try await value in try await connection.query(query, logger: Logger(label: "test.db")).decode(T.self) { values.append(value) }
@@ -80,6 +104,10 @@ public struct ServiceHarness<Service: CloudClassService>: Sendable {
 
     /// The first column of the first row.
     public func scalar<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> T {
+        try await riding { try await scalarOnce(query, as: type) }
+    }
+
+    func scalarOnce<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type) async throws -> T {
         try await database.withConnection(logger: Logger(label: "test.db")) { connection in
             for try await value in try await connection.query(query, logger: Logger(label: "test.db")).decode(T.self) {
                 return value
