@@ -96,6 +96,8 @@ let package = Package(
             dependencies: [
                 "ServiceKit", "Store", "InternalProtocol", "SessionTokens",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Beside each edge's nginx: its access log measured and reported to the fleet.
@@ -109,7 +111,7 @@ let package = Package(
         ),
         .target(
             name: "ServiceCatalog",
-            dependencies: ["ServiceKit", "Scheduling", "Bandwidth"]
+            dependencies: ["ServiceKit", "Scheduling", "Bandwidth", "Attendance"]
         ),
         .target(
             name: "Platform",
@@ -142,7 +144,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AttendanceTests",
-            dependencies: ["Attendance", "SessionTokens"]
+            dependencies: [
+                "Attendance", "SessionTokens", "ServiceKit", "Store", "TestSupport", "Platform",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "AllocationTests",

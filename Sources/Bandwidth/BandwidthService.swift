@@ -40,7 +40,9 @@ public struct BandwidthService: CloudClassService {
         [
             FleetLoader(fleet: fleet, store: store, networks: networks, networkStore: networkStore, allocationStore: allocationStore, logger: logger),
             HealthMonitor(fleet: fleet, store: store, logger: logger),
-            AllocationWriter(journal: fleet.journal, store: allocationStore, logger: logger),
+            GroupCommitWriter(journal: fleet.journal, what: "allocations", batchLimit: 5_000, logger: logger) { [allocationStore, logger] in
+                try await allocationStore.apply($0, logger: logger)
+            },
             LeaseExpiry(fleet: fleet, logger: logger),
         ]
     }

@@ -1,3 +1,4 @@
+import Attendance
 import Bandwidth
 import Scheduling
 import ServiceKit
@@ -8,6 +9,7 @@ public enum ServiceCatalog {
     public static let all: [ServiceDescriptor] = [
         SchedulingService.descriptor,
         BandwidthService.descriptor,
+        AttendanceService.descriptor,
     ]
 
     /// Who takes each kind of outbox message.

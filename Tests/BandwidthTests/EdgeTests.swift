@@ -69,7 +69,7 @@ import Glibc
         for sub in ["tmp", "cache", "logs"] { try FileManager.default.createDirectory(atPath: "\(folder)/\(sub)", withIntermediateDirectories: true) }
         let worker: String? = getuid() == 0 ? "www-data" : nil
         if let worker { try Shell.run(["chown", "-R", worker, "\(folder)/tmp", "\(folder)/cache"]) }
-        let port = Int.random(in: 41_000..<49_000)
+        let port = TestPorts.reserve()
         let accessLog = "\(folder)/logs/access.log"
         let config = EdgeNginxConfig(listen: "127.0.0.1:\(port)", origin: origin, secret: secret, prefix: folder, accessLog: accessLog, workerUser: worker)
         try config.render(template: try String(contentsOf: template, encoding: .utf8)).write(toFile: "\(folder)/nginx.conf", atomically: true, encoding: .utf8)

@@ -19,86 +19,19 @@ import Glibc
 /// SIGKILL mid-morning and started again: every allocation it acknowledged is still accounted,
 /// and no edge is promised past its capacity, before, across or after the restart.
 @Suite struct KillRestartTests {
-    /// The executable `swift build` made beside this test bundle.
-    static var executable: String? {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cloudclass").path
-        let candidates = [beside, FileManager.default.currentDirectoryPath + "/.build/debug/cloudclass"]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    static func freePort() -> Int { Int.random(in: 30_000..<40_000) }
-
-    /// `cloudclass serve bandwidth`, reaped by waitpid (Foundation's Process can miss the exit
-    /// of a child in a busy test process).
-    struct ServiceProcess {
-        let child: ChildProcess
-
-        init(environment: [String: String], log: String) throws {
-            child = try ChildProcess(
-                name: "bandwidth", arguments: [KillRestartTests.executable!, "serve", "bandwidth"], environment: environment, logFile: log, onExit: { _ in }
-            )
-        }
-
-        func kill(_ signal: Int32) {
-            Glibc.kill(child.pid, signal)
-            while child.isRunning { usleep(10_000) }
-        }
-    }
-
-    struct Caller: Sendable {
-        let http: HTTPClient
-        let base: String
-
-        func send(_ method: HTTPMethod, _ path: String, token: String, body: String?) async throws -> (status: Int, body: Data) {
-            var request = HTTPClientRequest(url: base + path)
-            request.method = method
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            if let body {
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(string: body))
-            }
-            let response = try await http.execute(request, timeout: .seconds(5))
-            return (Int(response.status.code), Data(buffer: try await response.body.collect(upTo: 1 << 20)))
-        }
-
-        func ready() async -> Bool {
-            for _ in 0..<600 {
-                if let answer = try? await send(.GET, "/ready", token: "", body: nil), answer.status == 200 { return true }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            return false
-        }
-
-        /// A viewer's allocation, nil when refused or when the service is not there.
-        func allocate(_ id: UUID, lesson: UUID) async -> Allocation? {
-            let body = #"{"allocation_id":"\#(id)","lesson_id":"\#(lesson)","network":"mobile","region":"420000"}"#
-            guard let answer = try? await send(.POST, InternalRoutes.allocations, token: TestKeys.serviceToken, body: body), answer.status == 200 else { return nil }
-            return try? AllocationTests.decoder.decode(AllocationAnswer.self, from: answer.body).placed
-        }
-    }
-
     @Test func afterAKillNineEveryAcknowledgedAllocationIsAccountedAndNoEdgeIsOverPromised() async throws {
-        guard Self.executable != nil else {
-            Issue.record("the cloudclass executable is not built beside the tests (run `swift build --build-tests` first)")
-            return
-        }
         let harness = try await FleetTests.harness()
         let admin = try await TestKeys.accessToken(user: UUID(), role: .admin, lifetime: 3600)
-        let port = Self.freePort()
-        let environment = ProcessInfo.processInfo.environment.merging([
-            "DATABASE_URL": TestPostgres.asService("bandwidth", harness.database).url,
-            "CLOUDCLASS_SERVICE_TOKEN": TestKeys.serviceToken,
-            "CLOUDCLASS_ACCESS_TOKEN_PUBLIC_KEY": TestKeys.publicKeyPEM,
-            "CLOUDCLASS_BANDWIDTH_URL": "http://127.0.0.1:\(port)",
-            "CLOUDCLASS_DB_POOL": "4",
-            "CLOUDCLASS_LOG_LEVEL": "warning",
-        ]) { $1 }
+        let port = TestPorts.reserve()
+        let environment = ServedProcess.environment(
+            database: TestPostgres.asService("bandwidth", harness.database), ["CLOUDCLASS_BANDWIDTH_URL": "http://127.0.0.1:\(port)"]
+        )
         // A folder of its own: the child's log folder is tightened to 0750.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cc-kill-\(UUID().uuidString)")
         let log = folder.appendingPathComponent("bandwidth.log").path
-        let caller = Caller(http: HTTPClient.shared, base: "http://127.0.0.1:\(port)")
+        let caller = HTTPCaller(base: "http://127.0.0.1:\(port)")
 
-        var service = try ServiceProcess(environment: environment, log: log)
+        var service = try ServedProcess(.bandwidth, environment: environment, log: log)
         defer {
             service.kill(SIGKILL)
             try? FileManager.default.removeItem(at: folder)
@@ -133,7 +66,7 @@ import Glibc
         #expect(!before.isEmpty)
 
         service.kill(SIGKILL)
-        service = try ServiceProcess(environment: environment, log: log)
+        service = try ServedProcess(.bandwidth, environment: environment, log: log)
         // Viewers keep joining while it starts: refused or unanswered until it is ready.
         var after: [Allocation] = []
         let restarting = ContinuousClock.now
@@ -162,5 +95,14 @@ import Glibc
         )
         let states = try AllocationTests.decoder.decode(Renewals.self, from: renewals.body).renewals.map(\.state)
         #expect(states.allSatisfy { $0 == .renewed }, "the restored leases are renewed: \(states)")
+    }
+}
+
+extension HTTPCaller {
+    /// A viewer's allocation, nil when refused or when the service is not there.
+    func allocate(_ id: UUID, lesson: UUID) async -> Allocation? {
+        let body = #"{"allocation_id":"\#(id)","lesson_id":"\#(lesson)","network":"mobile","region":"420000"}"#
+        guard let answer = try? await send(.POST, InternalRoutes.allocations, token: TestKeys.serviceToken, body: body), answer.status == 200 else { return nil }
+        return try? AllocationTests.decoder.decode(AllocationAnswer.self, from: answer.body).placed
     }
 }

@@ -29,7 +29,7 @@ import Testing
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let keyFile = "\(folder)/signing-key.pem"
             try TestApp.signingKeyPEM.write(toFile: keyFile, atomically: true, encoding: .utf8)
-            let port = Int.random(in: 20_000..<30_000)
+            let port = TestPorts.reserve()
             let base = URL(string: "http://127.0.0.1:\(port)")!
             let environment = [
                 "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",

@@ -35,7 +35,9 @@ import Yams
     /// each built the way `serve` builds it, from its descriptor.
     static func served() async throws -> [String: ServiceName] {
         let database = try await TestPostgres.shared.freshDatabase()
-        let environment = ConfigReader(["CLOUDCLASS_SIGNING_KEY": TestKeys.signingKeyPEM, "CLOUDCLASS_BCRYPT_COST": "4"])
+        let environment = ConfigReader([
+            "CLOUDCLASS_SIGNING_KEY": TestKeys.signingKeyPEM, "CLOUDCLASS_BCRYPT_COST": "4", "CLOUDCLASS_SESSION_TOKEN_KEY": "test-session-token-key-0123456789",
+        ])
         var served: [String: ServiceName] = [:]
         for descriptor in ServiceCatalog.all {
             let pool = Database(settings: TestPostgres.asService(descriptor.name.rawValue, database), logger: Logger(label: "test.openapi"))

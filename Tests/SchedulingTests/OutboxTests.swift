@@ -63,9 +63,17 @@ struct RunningFollower {
         let (ready, continuation) = AsyncStream.makeStream(of: Void.self)
         let application = try await follower.buildApplication(logger: Logger(label: "test.follower")) { _ in continuation.yield() }
         let group = ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: Logger(label: "test.follower"))
-        let task = Task { try await group.run() }
+        let task = Task {
+            defer { continuation.finish() }
+            try await group.run()
+        }
+        // A follower that cannot start (its port taken) fails the test instead of leaving it
+        // waiting for a server that never listens.
         var iterator = ready.makeAsyncIterator()
-        _ = await iterator.next()
+        guard await iterator.next() != nil else {
+            try await task.value
+            throw TestFailure("the follower stopped before it listened")
+        }
         return RunningFollower(group: group, task: task)
     }
 
@@ -106,7 +114,7 @@ struct RunningFollower {
     }
 
     @Test func lessonChangesReachASubscriberAcrossItsRestartEachAppliedOnce() async throws {
-        let port = Int.random(in: 30_000..<40_000)
+        let port = TestPorts.reserve()
         let (followerSettings, followerDatabase) = try await LessonFollower.prepare(port: port)
         let app = try await TestApp.make {
             $0.service.subscribers = [LessonChanged.kind: [.attendance]]

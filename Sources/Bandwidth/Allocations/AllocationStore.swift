@@ -9,8 +9,8 @@ struct AllocationStore: Sendable {
     let database: Database
 
     /// One transaction: the batch's deletes, then its inserts, each one statement.
-    func apply(_ batch: AllocationJournal.Batch, logger: Logger) async throws {
-        let (inserts, deletes) = batch.net
+    func apply(_ operations: [AllocationOperation], logger: Logger) async throws {
+        let (inserts, deletes) = AllocationOperation.net(operations)
         try await database.withTransaction(logger: logger, idempotent: true) { connection in
             if !deletes.isEmpty {
                 try await connection.query("DELETE FROM bandwidth.allocations WHERE id = ANY(\(deletes))", logger: logger)

@@ -80,7 +80,7 @@ public final class Fleet: Sendable {
     let state: Mutex<State>
     /// Allocations as they must be stored: written in batches, an allocation answered once its
     /// batch has committed.
-    public let journal = AllocationJournal()
+    let journal = AllocationJournal()
     public let policy: AllocationPolicy
 
     public init(reportInterval: Double = 1, missedReports: Int = 3, policy: AllocationPolicy = AllocationPolicy(), leaseSeconds: Double = 90) {

@@ -131,3 +131,9 @@ public struct ServiceDescriptor: Sendable {
     /// The access-token public key every process gets from `up`.
     public static let publicKeyVariable = "CLOUDCLASS_ACCESS_TOKEN_PUBLIC_KEY"
 }
+
+extension ServiceDescriptor.Secret {
+    /// The key session tokens are signed with: broadcast mints them at join, attendance checks
+    /// them on every beat. Both declare it, so `up` gives both the same one.
+    public static let sessionTokenKey = ServiceDescriptor.Secret(name: "session-token-key", variable: "CLOUDCLASS_SESSION_TOKEN_KEY")
+}

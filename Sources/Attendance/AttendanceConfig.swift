@@ -1,0 +1,40 @@
+import Foundation
+import ServiceKit
+import SessionTokens
+
+/// The attendance service's settings beyond the shared ones.
+public struct AttendanceConfig: Sendable {
+    public var service: ServiceSettings
+    public var tokenKey: SessionTokenKey
+    /// How often a player beats (the answer's `heartbeat_seconds`).
+    public var heartbeatSeconds = 30
+    /// A minute counts as watched from this many of its seconds played.
+    public var watchedSecondsPerMinute = 30
+    /// After the lesson's scheduled end plus this, beats are answered `ended`.
+    public var endGrace: Duration = .seconds(600)
+    /// A session without a beat for this long is no longer watching.
+    public var idleTimeout: Duration = .seconds(90)
+    /// How long a beat waits for its batch to commit before it is told to retry (503).
+    public var commitTimeout: Duration = .seconds(2)
+    /// How far a claim may run ahead of the server's clock, or start before the token was
+    /// issued (players' clocks and buffers are not exact).
+    public var claimSlackSeconds = 5
+    /// Beats a session may send at once, and how often one more is allowed.
+    public var beatBurst = 6
+    public var beatRefill: Duration = .seconds(5)
+    /// Beats held unwritten before new ones are refused (503) rather than queued.
+    public var pendingBeatsLimit = 200_000
+
+    public init(service: ServiceSettings, tokenKey: SessionTokenKey) {
+        self.service = service
+        self.tokenKey = tokenKey
+    }
+
+    public static func fromEnvironment(_ env: ConfigReader, service: ServiceSettings) throws -> AttendanceConfig {
+        let key = try env.requiredSecret(ServiceDescriptor.Secret.sessionTokenKey.variable)
+        var config = AttendanceConfig(service: service, tokenKey: SessionTokenKey(secret: key))
+        config.heartbeatSeconds = try env.int("CLOUDCLASS_HEARTBEAT_SECONDS", default: config.heartbeatSeconds, in: 5...300)
+        config.watchedSecondsPerMinute = try env.int("CLOUDCLASS_WATCHED_SECONDS_PER_MINUTE", default: config.watchedSecondsPerMinute, in: 1...60)
+        return config
+    }
+}
