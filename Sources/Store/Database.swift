@@ -16,12 +16,16 @@ public final class Database: Sendable {
 
     public let client: PostgresClient
     public let retryPolicy: RetryPolicy
+    /// The longest a request waits for a connection before it is told the database is busy
+    /// (a transient failure: 503). PostgresClient's own queue is unbounded.
+    public let leaseTimeout: Duration
     private let inUse = Atomic<Int>(0)
     private let waiting = Atomic<Int>(0)
 
-    public init(client: PostgresClient, retryPolicy: RetryPolicy = RetryPolicy()) {
+    public init(client: PostgresClient, retryPolicy: RetryPolicy = RetryPolicy(), leaseTimeout: Duration = .seconds(5)) {
         self.client = client
         self.retryPolicy = retryPolicy
+        self.leaseTimeout = leaseTimeout
     }
 
     public convenience init(settings: DatabaseSettings, logger: Logger) {
@@ -33,16 +37,20 @@ public final class Database: Sendable {
 
     public func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         waiting.wrappingAdd(1, ordering: .relaxed)
-        var leased = false
-        defer {
-            if leased { inUse.wrappingSubtract(1, ordering: .relaxed) } else { waiting.wrappingSubtract(1, ordering: .relaxed) }
-        }
-        return try await client.withConnection { connection in
+        let lease: ConnectionHandoff
+        do {
+            lease = try await ConnectionHandoff.lease(from: client, within: leaseTimeout)
+        } catch {
             waiting.wrappingSubtract(1, ordering: .relaxed)
-            inUse.wrappingAdd(1, ordering: .relaxed)
-            leased = true
-            return try await body(connection)
+            throw error
         }
+        waiting.wrappingSubtract(1, ordering: .relaxed)
+        inUse.wrappingAdd(1, ordering: .relaxed)
+        defer {
+            inUse.wrappingSubtract(1, ordering: .relaxed)
+            lease.release()
+        }
+        return try await body(lease.connection)
     }
 
     /// Runs `work`, and again after a transient failure, until the retry budget is spent.

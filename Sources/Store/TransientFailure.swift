@@ -5,6 +5,7 @@ extension Error {
     /// of reach (restart, failover, dropped connection) or asked for a retry (serialization,
     /// deadlock): idempotent work may simply be tried again.
     public var isTransientDatabaseFailure: Bool {
+        if self is DatabaseBusy { return true }
         guard let error = self as? PSQLError else { return false }
         switch error.code {
         case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown:

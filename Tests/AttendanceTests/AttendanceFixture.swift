@@ -16,6 +16,10 @@ enum AttendanceFixture {
     ) async throws -> ServiceHarness<AttendanceService> {
         try await .make(.attendance, on: postgres) { settings, database in
             var config = AttendanceConfig(service: settings, tokenKey: key)
+            // The whole suite (~170 tests) starts at once on two cores, and a service's first
+            // commit also makes its partitions: seconds can pass. A test that wants the
+            // service's own timeout sets it back.
+            config.commitTimeout = .seconds(30)
             configure(&config)
             return AttendanceService(config: config, database: database)
         }

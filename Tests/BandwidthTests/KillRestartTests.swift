@@ -26,9 +26,7 @@ import Glibc
         let environment = ServedProcess.environment(
             database: TestPostgres.asService("bandwidth", harness.database), ["CLOUDCLASS_BANDWIDTH_URL": "http://127.0.0.1:\(port)"]
         )
-        // A folder of its own: the child's log folder is tightened to 0750.
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cc-kill-\(UUID().uuidString)")
-        let log = folder.appendingPathComponent("bandwidth.log").path
+        let (folder, log) = ServedProcess.privateLog(for: .bandwidth)
         let caller = HTTPCaller(base: "http://127.0.0.1:\(port)")
 
         var service = try ServedProcess(.bandwidth, environment: environment, log: log)

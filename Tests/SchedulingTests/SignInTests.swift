@@ -70,7 +70,9 @@ import Testing
             // so the minimum is what a check itself costs (medians failed on a busy machine).
             let knownFastest = known.prefix(5).min()!
             let unknownFastest = unknown.prefix(5).min()!
-            #expect(unknownFastest > knownFastest * 0.5, "unknown \(unknownFastest) s vs known \(knownFastest) s")
+            // The same bcrypt on both sides gives a ratio near 1, none for unknown names near
+            // 0.02; a loaded run here has shown 0.41, so the line is drawn at a quarter.
+            #expect(unknownFastest > knownFastest * 0.25, "unknown \(unknownFastest) s vs known \(knownFastest) s")
             #expect(unknownFastest > 0.02, "an unknown username must still pay for a bcrypt check")
         }
     }

@@ -66,14 +66,17 @@ import Testing
         let id = try await app.addUser("root", role: .admin)
         try await app.test { client async throws in
             // Made here, not before the service starts: a loaded machine may take seconds to start it.
-            let token = try await TestKeys.accessToken(user: id, role: .admin, lifetime: 3)
+            // Long enough for the checks below on a loaded machine; the wait is until it ends.
+            let lifetime = 10.0
+            let madeAt = ContinuousClock.now
+            let token = try await TestKeys.accessToken(user: id, role: .admin, lifetime: lifetime)
             #expect(try await client.json(.get, "/api/v1/me", token: token).status == .ok)
             #expect(try await client.json(.get, "/api/v1/me", token: token).status == .ok)
             // A token that differs by one byte from a remembered one is checked afresh.
             var tampered = Array(token.utf8)
             tampered[tampered.count - 2] = tampered[tampered.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
             #expect(try await client.json(.get, "/api/v1/me", token: String(decoding: tampered, as: UTF8.self)).status == .unauthorized)
-            try await Task.sleep(for: .milliseconds(3600))
+            try await Task.sleep(until: madeAt + .seconds(lifetime + 0.6))
             let late = try await client.json(.get, "/api/v1/me", token: token)
             #expect(late.status == .unauthorized)
         }

@@ -12,7 +12,7 @@ import Glibc
 
 /// A service as its own process (`cloudclass serve <name>`), for tests that kill it: reaped by
 /// waitpid (Foundation's Process can miss the exit of a child in a busy test process).
-public struct ServedProcess {
+public struct ServedProcess: Sendable {
     /// The executable `swift build` made beside this test bundle.
     public static var executable: String? {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cloudclass").path
@@ -30,6 +30,13 @@ public struct ServedProcess {
             "CLOUDCLASS_DB_POOL": "4",
             "CLOUDCLASS_LOG_LEVEL": "warning",
         ]) { $1 }.merging(extra) { $1 }
+    }
+
+    /// A log in a folder of its own (the child tightens its log's folder to 0750, so never a
+    /// shared one such as /tmp); the caller removes the folder.
+    public static func privateLog(for service: ServiceName) -> (folder: URL, path: String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cc-\(service.rawValue)-\(UUID().uuidString)")
+        return (folder, folder.appendingPathComponent("\(service.rawValue).log").path)
     }
 
     public let child: ChildProcess

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import Synchronization
 
 extension TestClientProtocol {
     @discardableResult
@@ -17,7 +18,38 @@ extension TestClientProtocol {
         var headers = extra
         if body != nil { headers[.contentType] = "application/json" }
         if let token { headers[.authorization] = "Bearer \(token)" }
-        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        return try await Self.answered("\(method) \(uri)") { [self, headers] in
+            try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        }
+    }
+
+    /// HummingbirdTesting's live client times a request out but then waits for it anyway (the
+    /// wait for the response cannot be cancelled): a request its server never answers held a
+    /// test forever. Here the test gets an error naming the request, and the request is left.
+    static func answered<T: Sendable>(
+        _ request: String, within limit: Duration = .seconds(30), _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let waiter = Mutex<CheckedContinuation<T, any Error>?>(nil)
+        let tasks = Mutex<[Task<Void, Never>]>([])
+        let settle: @Sendable (Result<T, any Error>) -> Void = { outcome in
+            waiter.withLock { $0.take() }?.resume(with: outcome)
+            for task in tasks.withLock({ $0 }) { task.cancel() }
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiter.withLock { $0 = continuation }
+                let running = Task {
+                    do { settle(.success(try await work())) } catch { settle(.failure(error)) }
+                }
+                let timer = Task {
+                    guard (try? await Task.sleep(for: limit)) != nil else { return }
+                    settle(.failure(TestFailure("no answer within \(limit) to \(request)")))
+                }
+                tasks.withLock { $0 = [running, timer] }
+            }
+        } onCancel: {
+            for task in tasks.withLock({ $0 }) { task.cancel() }
+        }
     }
 }
 

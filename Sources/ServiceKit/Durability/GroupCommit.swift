@@ -27,7 +27,7 @@ public final class GroupCommitJournal<Entry: Sendable>: Sendable {
 
     private let state = Mutex(State())
     private let wakeContinuation: AsyncStream<Void>.Continuation
-    /// Yields when there is something to write (and on every `nudge`).
+    /// Yields when there is something to write.
     let wakes: AsyncStream<Void>
     /// The most entries held unwritten before `isFull` says so (the store is not keeping up, or
     /// is down: a caller then refuses new work, so memory does not grow without bound).
@@ -53,8 +53,6 @@ public final class GroupCommitJournal<Entry: Sendable>: Sendable {
     public var isFull: Bool { state.withLock { $0.pending.count >= pendingLimit } }
     public var lastRecorded: UInt64 { state.withLock { $0.lastRecorded } }
     public var pendingCount: Int { state.withLock { $0.pending.count } }
-
-    func nudge() { wakeContinuation.yield() }
 
     /// Waits until everything up to `sequence` has committed; false when `timeout` passed first
     /// (the entry may still be written later).
@@ -134,11 +132,12 @@ public struct GroupCommitWriter<Entry: Sendable>: Service {
     }
 
     public func run() async throws {
-        // Waiters' timeouts are checked at least this often, even when nothing is written.
+        // Waiters' timeouts are kept this closely, apart from the writer: a write can itself
+        // wait seconds (for a connection, for a server that is restarting).
         let ticker = Task { [journal] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(100))
-                journal.nudge()
+                journal.expireWaiters()
             }
         }
         defer { ticker.cancel() }
@@ -151,13 +150,11 @@ public struct GroupCommitWriter<Entry: Sendable>: Service {
                 } catch {
                     if Task.isCancelled { return }
                     logger.warning("cannot prepare to write \(what) yet", metadata: ["error": "\(String(reflecting: error))"])
-                    journal.expireWaiters()
                     try? await Task.sleep(for: backoff)
                     backoff = min(backoff * 2, .seconds(2))
                 }
             }
             for await _ in journal.wakes {
-                journal.expireWaiters()
                 while let batch = journal.takeBatch(upTo: batchLimit) {
                     do {
                         try await write(batch.entries.map(\.entry))
