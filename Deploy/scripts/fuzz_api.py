@@ -259,7 +259,9 @@ def report(args):
         rc = open(os.path.join(folder, "rc")).read().strip() if os.path.exists(os.path.join(folder, "rc")) else "?"
         json_files = sorted(glob.glob(os.path.join(folder, "json-*.json")))
         junit_files = sorted(glob.glob(os.path.join(folder, "junit-*.xml")))
-        report = json.load(open(json_files[-1])) if json_files else None
+        report = None
+        if json_files and os.path.getsize(json_files[-1]) > 0:  # st killed mid-run leaves it empty
+            report = json.load(open(json_files[-1]))
         print(f"\n--- run '{run}': st exit status {rc}")
         if rc in ("124", "137"):
             other.append(f"run '{run}': st did not finish within its time limit (killed by timeout); see {folder}/st.out")
