@@ -11,8 +11,8 @@ public struct DatabaseBusy: Error, CustomStringConvertible {
 }
 
 /// A connection leased by a task of its own and handed to the caller, so that the caller's wait
-/// is bounded: PostgresClient's lease has no timeout, so a request waits as long as the pool has
-/// nothing to give (every connection busy, PostgreSQL away). The holder keeps the lease until the
+/// is bounded: PostgresClient's lease has no timeout, and its pool, in a run here in a few dozen
+/// PostgreSQL restarts, left a request waiting forever. The holder keeps the lease until the
 /// caller releases it; a connection that arrives after the caller gave up goes straight back.
 final class ConnectionHandoff: Sendable {
     private enum Delivery {
@@ -28,9 +28,11 @@ final class ConnectionHandoff: Sendable {
 
     private let delivery = Mutex(Delivery.pending(nil))
     private let holding = Mutex(Holding.held(nil))
+    private let handedOver = Mutex<PostgresConnection?>(nil)
 
-    /// The connection, and the handoff to `release()` once done with it.
-    static func lease(from client: PostgresClient, within timeout: Duration) async throws -> (PostgresConnection, ConnectionHandoff) {
+    var connection: PostgresConnection { handedOver.withLock { $0! } }
+
+    static func lease(from client: PostgresClient, within timeout: Duration) async throws -> ConnectionHandoff {
         let handoff = ConnectionHandoff()
         let holder = Task {
             do {
@@ -51,7 +53,8 @@ final class ConnectionHandoff: Sendable {
         } onCancel: {
             if handoff.settle(.failure(CancellationError())) { holder.cancel() }
         }
-        return (connection, handoff)
+        handoff.handedOver.withLock { $0 = connection }
+        return handoff
     }
 
     /// Settles the caller's wait, once: true for the first outcome, false after (the caller

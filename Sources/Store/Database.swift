@@ -36,19 +36,21 @@ public final class Database: Sendable {
     public var requestsWaiting: Int { waiting.load(ordering: .relaxed) }
 
     public func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let (connection, lease) = try await leaseConnection()
+        waiting.wrappingAdd(1, ordering: .relaxed)
+        let lease: ConnectionHandoff
+        do {
+            lease = try await ConnectionHandoff.lease(from: client, within: leaseTimeout)
+        } catch {
+            waiting.wrappingSubtract(1, ordering: .relaxed)
+            throw error
+        }
+        waiting.wrappingSubtract(1, ordering: .relaxed)
         inUse.wrappingAdd(1, ordering: .relaxed)
         defer {
             inUse.wrappingSubtract(1, ordering: .relaxed)
             lease.release()
         }
-        return try await body(connection)
-    }
-
-    private func leaseConnection() async throws -> (PostgresConnection, ConnectionHandoff) {
-        waiting.wrappingAdd(1, ordering: .relaxed)
-        defer { waiting.wrappingSubtract(1, ordering: .relaxed) }
-        return try await ConnectionHandoff.lease(from: client, within: leaseTimeout)
+        return try await body(lease.connection)
     }
 
     /// Runs `work`, and again after a transient failure, until the retry budget is spent.
