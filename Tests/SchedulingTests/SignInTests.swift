@@ -118,11 +118,14 @@ import Testing
 
     /// The delay used to be checked before bcrypt and recorded after it, so guesses sent
     /// together all passed the check. Counted when they start, at most the free five and the
-    /// one that starts the delay are checked.
+    /// one that starts the delay are checked. The delay is made long here: with the usual 1 s,
+    /// guesses spread over more than a second on a loaded machine rightly admit a seventh.
     @Test func parallelGuessesCannotAllSlipPastTheThrottle() async throws {
         let app = try await TestApp.make {
             $0.bcryptCost = 8
             $0.bcryptQueueLimit = 64
+            $0.loginThrottle.firstDelay = 600
+            $0.loginThrottle.maximumDelay = 600
         }
         try await app.addUser("target")
         try await app.testLive { client async throws in
