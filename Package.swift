@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "AttendanceTests",
             dependencies: [
-                "Attendance", "SessionTokens", "ServiceKit", "Store", "TestSupport", "Platform",
+                "Attendance", "Scheduling", "InternalProtocol", "SessionTokens", "ServiceKit", "Store", "TestSupport", "Platform",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -24,6 +24,10 @@ public struct AttendanceConfig: Sendable {
     public var beatRefill: Duration = .seconds(5)
     /// Beats held unwritten before new ones are refused (503) rather than queued.
     public var pendingBeatsLimit = 200_000
+    /// How often the rolls of lessons that ended are kept (a report asked for sooner keeps its own).
+    public var rollKeepingInterval: Duration = .seconds(20)
+    /// How far back a service that has never kept a roll looks for ended lessons.
+    public var rollFirstLookBack: TimeInterval = 86_400
 
     public init(service: ServiceSettings, tokenKey: SessionTokenKey) {
         self.service = service

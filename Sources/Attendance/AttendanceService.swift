@@ -18,6 +18,7 @@ public struct AttendanceService: CloudClassService {
     let journal: SessionJournal
     let live: LiveSessions
     let sessions: SessionStore
+    let records: LessonRecords
 
     public init(config: AttendanceConfig, database: Database) {
         self.config = config
@@ -25,10 +26,13 @@ public struct AttendanceService: CloudClassService {
         journal = SessionJournal(pendingLimit: config.pendingBeatsLimit)
         live = LiveSessions(burst: config.beatBurst, refill: config.beatRefill)
         sessions = SessionStore(database: database)
+        records = LessonRecords(store: RecordStore(database: database), scheduling: SchedulingClient(settings: config.service))
     }
 
     public func addRoutes(to routes: RouteTable) {
         HeartbeatsController(config: config, journal: journal, live: live).register(on: routes)
+        LessonAttendanceController(config: config, records: records).register(on: routes)
+        RulesController(records: records, scheduling: records.scheduling).register(on: routes)
     }
 
     public func backgroundServices(logger: Logger) -> [any Service] {
@@ -39,6 +43,10 @@ public struct AttendanceService: CloudClassService {
                 write: { [sessions, logger] in try await sessions.apply($0, logger: logger) }
             ),
             SessionUpkeep(config: config, live: live, store: sessions, logger: logger),
+            RollKeeper(
+                store: records.store, sessions: sessions, scheduling: records.scheduling, interval: config.rollKeepingInterval,
+                firstLookBack: config.rollFirstLookBack, logger: logger
+            ),
         ]
     }
 
@@ -55,7 +63,11 @@ extension AttendanceService {
     public static let descriptor = ServiceDescriptor(
         name: .attendance,
         schema: ServiceSchema(service: "attendance"),
-        gatewayRoutes: [.init("^/api/v1/sessions(/|$)"), .init("^/api/v1/attendance(/|$)")],
+        gatewayRoutes: [
+            .init("^/api/v1/sessions(/|$)"), .init("^/api/v1/attendance(/|$)"),
+            // Before scheduling's catch-all, which serves the lessons themselves.
+            .init("^/api/v1/lessons/[^/]+/(attendance|viewers)(/|$)"),
+        ],
         secrets: [.sessionTokenKey],
         make: { settings, environment, database in
             AttendanceService(config: try AttendanceConfig.fromEnvironment(environment, service: settings), database: database)

@@ -23,6 +23,20 @@ public enum InternalCallError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+extension InternalCallError: ProblemConvertible {
+    /// A peer that is down or failing is worth retrying; one that answers nonsense is not.
+    public var problem: Problem {
+        switch self {
+        case .unreachable(let service, _):
+            Problem.retryLater(.serviceUnavailable, after: 2, detail: "The \(service) service cannot be reached just now; try again in a moment.")
+        case .problem(let status, _) where status >= 500 || status == 429:
+            Problem.retryLater(.serviceUnavailable, after: 2, detail: "A service this answer needs is failing just now; try again in a moment.")
+        case .problem, .malformed:
+            Problem(.badGateway, detail: "A service this answer needs gave an answer that could not be used; it has been logged.")
+        }
+    }
+}
+
 /// A decoded answer with the request id the other side echoed.
 public struct InternalResponse<Message: Sendable>: Sendable {
     public var message: Message

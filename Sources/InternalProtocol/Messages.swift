@@ -64,6 +64,8 @@ public struct LessonInfo: Codable, Sendable, Equatable {
     public var startsAt: Date
     public var endsAt: Date
     public var state: String
+    /// The state of a lesson that is on (not cancelled).
+    public static let scheduled = "scheduled"
 
     public init(id: UUID, courseID: UUID, teacherID: UUID, title: String, startsAt: Date, endsAt: Date, state: String) {
         self.id = id

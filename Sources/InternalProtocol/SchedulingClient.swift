@@ -45,6 +45,29 @@ public struct SchedulingClient: Sendable {
         }
     }
 
+    /// The course with `id`, or nil when there is none.
+    public func course(_ id: UUID, requestID: String?, logger: Logger) async throws -> CourseInfo? {
+        do {
+            return try await client.get(base, InternalRoutes.course(id), as: CourseInfo.self, requestID: requestID, logger: logger).message
+        } catch InternalCallError.problem(status: 404, _) {
+            return nil
+        }
+    }
+
+    /// The lesson with `id` and the pupils who should be at it, or nil when there is none.
+    public func roll(_ lesson: UUID, requestID: String?, logger: Logger) async throws -> LessonRoll? {
+        do {
+            return try await client.get(base, InternalRoutes.roll(lesson), as: LessonRoll.self, requestID: requestID, logger: logger).message
+        } catch InternalCallError.problem(status: 404, _) {
+            return nil
+        }
+    }
+
+    /// The rolls of lessons that ended after `cursor` and by `until` (a page of them).
+    public func endedRolls(after cursor: EndedLessonsCursor, until: Date, logger: Logger) async throws -> EndedLessonRolls {
+        try await client.get(base, InternalRoutes.endedRolls(after: cursor, until: until), as: EndedLessonRolls.self, requestID: nil, logger: logger).message
+    }
+
     /// The students expected at the lessons overlapping `[from, to)`, by region.
     public func audience(from: Date, to: Date, requestID: String?, logger: Logger) async throws -> ExpectedAudience {
         try await client.get(base, InternalRoutes.audience(from: from, to: to), as: ExpectedAudience.self, requestID: requestID, logger: logger).message

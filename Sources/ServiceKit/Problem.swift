@@ -121,3 +121,9 @@ extension JSONEncoder {
         return encoder
     }
 }
+
+/// An error that knows what the caller should be told (a peer service out of reach is a 503
+/// to retry, not a 500); `ProblemMiddleware` answers it as that problem and logs the error.
+public protocol ProblemConvertible: Error {
+    var problem: Problem { get }
+}

@@ -13,6 +13,9 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
+        } catch let failure as any ProblemConvertible {
+            context.logger.warning("answered as a problem", metadata: ["error": "\(failure)", "route": "\(Self.loggedRoute(request, context))"])
+            return try failure.problem.response(from: request, context: context)
         } catch where error.isTransientDatabaseFailure {
             context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))", "route": "\(Self.loggedRoute(request, context))"])
             return try Problem.retryLater(.serviceUnavailable, after: 2, detail: "The database is briefly unavailable; try again in a moment.")

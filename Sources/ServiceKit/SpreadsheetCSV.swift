@@ -55,6 +55,11 @@ public struct CSVUpload: Sendable {
 }
 
 extension Request {
+    /// Whether the caller asked for CSV (`Accept: text/csv`) rather than JSON.
+    public var acceptsCSV: Bool {
+        headers[values: .accept].contains { $0.lowercased().contains("text/csv") }
+    }
+
     /// The body as CSV text, or a problem saying what to send instead: 415 for another media
     /// type (`expected` describes the file), 413 past `limit` bytes, 400 for bytes that are not
     /// UTF-8.

@@ -68,7 +68,7 @@ struct RosterController: Sendable {
                 "seconds": "\((ContinuousClock.now - started).inSeconds)",
             ]
         )
-        if request.headers[.accept]?.contains("text/csv") == true {
+        if request.acceptsCSV {
             return csvResponse(outcome.items)
         }
         return Idempotency.response(answer)

@@ -17,6 +17,9 @@ struct InternalController: Sendable {
         routes.get(InternalRoutes.userPattern, for: .services, use: user)
         routes.get(InternalRoutes.lessonPattern, for: .services, use: lesson)
         routes.get(InternalRoutes.viewingPattern, for: .services, use: viewing)
+        routes.get(InternalRoutes.coursePattern, for: .services, use: course)
+        routes.get(InternalRoutes.rollPattern, for: .services, use: roll)
+        routes.get(InternalRoutes.endedRollsPattern, for: .services, use: endedRolls)
         routes.get(InternalRoutes.audiencePattern, for: .services, use: audience)
         routes.get(InternalRoutes.deactivatedUsersPattern, for: .services, use: deactivatedUsers)
     }
@@ -43,14 +46,41 @@ struct InternalController: Sendable {
 
     @Sendable func lesson(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<LessonInfo> {
         let id = try context.parameters.uuid("id")
-        let rows = try await database.query(
-            "SELECT l.course_id, l.teacher_id, l.title, lower(l.during), upper(l.during), l.state FROM scheduling.lessons l WHERE l.id = \(id)",
-            idempotent: true,
-            logger: context.logger
-        )
-        guard let row = rows.first else { throw Problem.notFound("No lesson has id \(id.lowercased).") }
-        let (course, teacher, title, startsAt, endsAt, state) = try row.decode((UUID, UUID, String, Date, Date, String).self)
-        return InternalMessage(LessonInfo(id: id, courseID: course, teacherID: teacher, title: title, startsAt: startsAt, endsAt: endsAt, state: state))
+        guard let lesson = try await Rolls(database: database).lesson(id, logger: context.logger) else {
+            throw Problem.notFound("No lesson has id \(id.lowercased).")
+        }
+        return InternalMessage(lesson)
+    }
+
+    @Sendable func course(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<CourseInfo> {
+        let id = try context.parameters.uuid("id")
+        let rows = try await database.query("SELECT teacher_id, title FROM scheduling.courses WHERE id = \(id)", idempotent: true, logger: context.logger)
+        guard let row = rows.first else { throw Problem.notFound("No course has id \(id.lowercased).") }
+        let (teacher, title) = try row.decode((UUID, String).self)
+        return InternalMessage(CourseInfo(id: id, teacherID: teacher, title: title))
+    }
+
+    @Sendable func roll(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<LessonRoll> {
+        let id = try context.parameters.uuid("id")
+        guard let roll = try await Rolls(database: database).roll(of: id, logger: context.logger) else {
+            throw Problem.notFound("No lesson has id \(id.lowercased).")
+        }
+        return InternalMessage(roll)
+    }
+
+    @Sendable func endedRolls(_ request: Request, context: CallerContext<ServiceCaller>) async throws -> InternalMessage<EndedLessonRolls> {
+        let query = request.uri.queryParameters
+        func milliseconds(_ name: Substring) throws -> Date {
+            guard let date = query[name].flatMap({ Int64(String($0)) }).flatMap(RFC3339.date(millisecondsSince1970:)) else {
+                throw Problem.invalid(field: String(name), "must be milliseconds since 1970")
+            }
+            return date
+        }
+        guard let after = query["after_lesson"].flatMap({ UUID(uuidString: String($0)) }) else {
+            throw Problem.invalid(field: "after_lesson", "must be a lesson id")
+        }
+        let cursor = EndedLessonsCursor(endedAt: try milliseconds("ended_after_ms"), lesson: after)
+        return InternalMessage(try await Rolls(database: database).ended(after: cursor, until: try milliseconds("until_ms"), logger: context.logger))
     }
 
     /// One round trip: the lesson's state, the student's standing and enrolment, and where

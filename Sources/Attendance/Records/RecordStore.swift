@@ -1,0 +1,263 @@
+import Foundation
+import InternalProtocol
+import Logging
+import PostgresNIO
+import ServiceKit
+import Store
+
+/// What one session row says, for a report.
+struct SessionSummary: Sendable {
+    var played: PlayedTime
+    var firstBeatAt: Date?
+    var lastBeatAt: Date?
+    var firstPlayedSecond: Int?
+    var leftAt: Date?
+}
+
+/// A teacher's override as it stands.
+struct StatusOverride: Sendable, Equatable {
+    var status: AttendanceStatus
+    var note: String
+    var setBy: UUID
+    var setAt: Date
+}
+
+/// Where a lesson's rules came from.
+enum RulesSource: String, Codable, Sendable {
+    case lesson, course, defaults
+}
+
+/// The lasting record's tables (Migrations/attendance/0002): kept lessons and rolls, rules and
+/// overrides, read with the sessions for reports.
+struct RecordStore: Sendable {
+    let database: Database
+
+    // MARK: Rolls
+
+    /// The lesson and roll as kept when it ended, or nil when not kept (yet).
+    func keptRoll(_ lesson: UUID, logger: Logger) async throws -> LessonRoll? {
+        guard let info = try await keptLesson(lesson, logger: logger) else { return nil }
+        let startsAt = info.startsAt
+        let pupils = try await database.query(
+            """
+            SELECT pupil_id, display_name, class_id, class_name FROM attendance.roll
+            WHERE lesson_id = \(lesson) AND lesson_starts_at = \(startsAt)
+            ORDER BY class_name NULLS LAST, display_name, pupil_id
+            """,
+            idempotent: true, logger: logger
+        ).map { row in
+            let (id, name, classID, className) = try row.decode((UUID, String, UUID?, String?).self)
+            return LessonRoll.Pupil(studentID: id, displayName: name, classID: classID, className: className)
+        }
+        return LessonRoll(lesson: info, pupils: pupils)
+    }
+
+    /// The lesson's facts as kept when it ended, or nil when not kept (yet).
+    func keptLesson(_ lesson: UUID, logger: Logger) async throws -> LessonInfo? {
+        let lessons = try await database.query(
+            "SELECT course_id, teacher_id, title, starts_at, ends_at FROM attendance.lessons WHERE lesson_id = \(lesson)",
+            idempotent: true, logger: logger
+        )
+        guard let row = lessons.first else { return nil }
+        let (course, teacher, title, startsAt, endsAt) = try row.decode((UUID, UUID, String, Date, Date).self)
+        return LessonInfo(id: lesson, courseID: course, teacherID: teacher, title: title, startsAt: startsAt, endsAt: endsAt, state: LessonInfo.scheduled)
+    }
+
+    /// Keeps these ended lessons' rolls (a roll already kept stays as it was) and, with them in
+    /// one transaction, how far the walk has come.
+    func keep(_ rolls: [LessonRoll], advancing cursor: EndedLessonsCursor?, logger: Logger) async throws {
+        try await database.withTransaction(logger: logger, idempotent: true) { connection in
+            if !rolls.isEmpty {
+                let lessons = rolls.map(\.lesson)
+                try await connection.query(
+                    """
+                    INSERT INTO attendance.lessons (lesson_id, course_id, teacher_id, title, starts_at, ends_at)
+                    SELECT * FROM unnest(\(lessons.map(\.id))::uuid[], \(lessons.map(\.courseID))::uuid[], \(lessons.map(\.teacherID))::uuid[],
+                                         \(lessons.map(\.title))::text[], \(lessons.map(\.startsAt))::timestamptz[], \(lessons.map(\.endsAt))::timestamptz[])
+                    ON CONFLICT (lesson_id) DO NOTHING
+                    """,
+                    logger: logger
+                )
+                let seats = rolls.flatMap { roll in roll.pupils.map { (roll.lesson, $0) } }
+                if !seats.isEmpty {
+                    try await connection.query(
+                        """
+                        -- Pupils without a class travel as '' (arrays of optionals do not bind).
+                        INSERT INTO attendance.roll (lesson_starts_at, lesson_id, pupil_id, display_name, class_id, class_name)
+                        SELECT s, l, p, n, nullif(c, '')::uuid, nullif(k, '')
+                        FROM unnest(\(seats.map(\.0.startsAt))::timestamptz[], \(seats.map(\.0.id))::uuid[], \(seats.map(\.1.studentID))::uuid[],
+                                    \(seats.map(\.1.displayName))::text[], \(seats.map { $0.1.classID?.lowercased ?? "" })::text[],
+                                    \(seats.map { $0.1.className ?? "" })::text[]) AS seat(s, l, p, n, c, k)
+                        ON CONFLICT DO NOTHING
+                        """,
+                        logger: logger
+                    )
+                }
+            }
+            if let cursor {
+                try await connection.query(
+                    """
+                    INSERT INTO attendance.roll_cursor (ended_at, lesson_id) VALUES (\(cursor.endedAt), \(cursor.lesson))
+                    ON CONFLICT (only_row) DO UPDATE SET ended_at = excluded.ended_at, lesson_id = excluded.lesson_id
+                    """,
+                    logger: logger
+                )
+            }
+        }
+    }
+
+    func rollCursor(logger: Logger) async throws -> EndedLessonsCursor? {
+        let rows = try await database.query("SELECT ended_at, lesson_id FROM attendance.roll_cursor", idempotent: true, logger: logger)
+        return try rows.first.map { row in
+            let (endedAt, lesson) = try row.decode((Date, UUID).self)
+            return EndedLessonsCursor(endedAt: endedAt, lesson: lesson)
+        }
+    }
+
+    // MARK: Sessions and overrides
+
+    /// Every session of the lesson, by pupil.
+    func sessions(of lesson: LessonInfo, logger: Logger) async throws -> [UUID: SessionSummary] {
+        let rows = try await database.query(
+            """
+            SELECT pupil_id, played, first_beat_at, last_beat_at, first_played_second, left_at FROM attendance.sessions
+            WHERE lesson_id = \(lesson.id)
+            """,
+            idempotent: true, logger: logger
+        )
+        var sessions: [UUID: SessionSummary] = [:]
+        for row in rows {
+            let (pupil, played, firstBeat, lastBeat, firstSecond, leftAt) = try row.decode((UUID, [Int64], Date?, Date?, Int32?, Date?).self)
+            // A rescheduled lesson's earlier sessions are the same lesson's: their union counts.
+            var summary = sessions[pupil] ?? SessionSummary(played: PlayedTime(minutes: []))
+            summary.played.formUnion(PlayedTime(minutes: played.map { UInt64(bitPattern: $0) }))
+            summary.firstBeatAt = [summary.firstBeatAt, firstBeat].compactMap { $0 }.min()
+            summary.lastBeatAt = [summary.lastBeatAt, lastBeat].compactMap { $0 }.max()
+            summary.firstPlayedSecond = [summary.firstPlayedSecond, firstSecond.map(Int.init)].compactMap { $0 }.min()
+            summary.leftAt = [summary.leftAt, leftAt].compactMap { $0 }.max()
+            sessions[pupil] = summary
+        }
+        return sessions
+    }
+
+    /// The overrides that stand, by pupil (a taken-back one stands no more).
+    func overrides(of lesson: UUID, logger: Logger) async throws -> [UUID: StatusOverride] {
+        let rows = try await database.query(
+            """
+            SELECT DISTINCT ON (pupil_id) pupil_id, status, note, set_by, set_at FROM attendance.overrides
+            WHERE lesson_id = \(lesson) ORDER BY pupil_id, id DESC
+            """,
+            idempotent: true, logger: logger
+        )
+        var overrides: [UUID: StatusOverride] = [:]
+        for row in rows {
+            let (pupil, status, note, setBy, setAt) = try row.decode((UUID, String?, String, UUID, Date).self)
+            guard let status = status.flatMap(AttendanceStatus.init(rawValue:)) else { continue }
+            overrides[pupil] = StatusOverride(status: status, note: note, setBy: setBy, setAt: setAt)
+        }
+        return overrides
+    }
+
+    /// Records a teacher's override (nil status: taken back); every change is kept.
+    func override(lesson: UUID, pupil: UUID, status: AttendanceStatus?, note: String, by user: UUID, logger: Logger) async throws -> Date {
+        let rows = try await database.query(
+            """
+            INSERT INTO attendance.overrides (lesson_id, pupil_id, status, note, set_by)
+            VALUES (\(lesson), \(pupil), \(status?.rawValue), \(note), \(user)) RETURNING set_at
+            """,
+            idempotent: false, logger: logger
+        )
+        return try rows.first?.decode(Date.self) ?? Date()
+    }
+
+    /// The sessions that beat since `since` and have not left after their last beat.
+    func watching(_ lesson: UUID, since: Date, logger: Logger) async throws -> [(pupil: UUID, firstBeatAt: Date, lastBeatAt: Date)] {
+        try await database.query(
+            """
+            SELECT pupil_id, first_beat_at, last_beat_at FROM attendance.sessions
+            WHERE lesson_id = \(lesson) AND last_beat_at >= \(since) AND (left_at IS NULL OR left_at < last_beat_at)
+            ORDER BY first_beat_at
+            """,
+            idempotent: true, logger: logger
+        ).map { row in
+            let (pupil, first, last) = try row.decode((UUID, Date, Date).self)
+            return (pupil, first, last)
+        }
+    }
+
+    // MARK: Rules
+
+    /// The rules that judge `lesson`: its own, else its course's, else the defaults.
+    func rules(for lesson: LessonInfo, logger: Logger) async throws -> (AttendanceRules, RulesSource) {
+        let rows = try await database.query(
+            """
+            SELECT watched_percent, late_minutes, 'lesson' FROM attendance.lesson_rules WHERE lesson_id = \(lesson.id)
+            UNION ALL
+            SELECT watched_percent, late_minutes, 'course' FROM attendance.course_rules WHERE course_id = \(lesson.courseID)
+            """,
+            idempotent: true, logger: logger
+        )
+        let found = try rows.map { row in
+            let (percent, late, source) = try row.decode((Int16, Int16, String).self)
+            return (AttendanceRules(watchedPercent: Int(percent), lateMinutes: Int(late)), RulesSource(rawValue: source) ?? .course)
+        }
+        return found.first { $0.1 == .lesson } ?? found.first ?? (.defaults, .defaults)
+    }
+
+    /// The rules set on this course or lesson itself, if any.
+    func storedRules(_ target: RulesTarget, logger: Logger) async throws -> AttendanceRules? {
+        let rows = try await database.query(
+            "SELECT watched_percent, late_minutes FROM attendance.\(unescaped: target.table) WHERE \(unescaped: target.key) = \(target.id)",
+            idempotent: true, logger: logger
+        )
+        return try rows.first.map { row in
+            let (percent, late) = try row.decode((Int16, Int16).self)
+            return AttendanceRules(watchedPercent: Int(percent), lateMinutes: Int(late))
+        }
+    }
+
+    func setRules(_ rules: AttendanceRules, for target: RulesTarget, by user: UUID, logger: Logger) async throws {
+        try await database.query(
+            """
+            INSERT INTO attendance.\(unescaped: target.table) (\(unescaped: target.key), watched_percent, late_minutes, set_by)
+            VALUES (\(target.id), \(Int16(rules.watchedPercent)), \(Int16(rules.lateMinutes)), \(user))
+            ON CONFLICT (\(unescaped: target.key)) DO UPDATE SET watched_percent = excluded.watched_percent,
+                late_minutes = excluded.late_minutes, set_by = excluded.set_by, set_at = now()
+            """,
+            idempotent: true, logger: logger
+        )
+    }
+
+    /// The lesson is judged by its course's rules again.
+    func removeRules(_ target: RulesTarget, logger: Logger) async throws {
+        try await database.query(
+            "DELETE FROM attendance.\(unescaped: target.table) WHERE \(unescaped: target.key) = \(target.id)", idempotent: true, logger: logger
+        )
+    }
+}
+
+/// What a set of rules belongs to: a course, or one lesson over its course's.
+enum RulesTarget: Sendable {
+    case course(UUID)
+    case lesson(UUID)
+
+    var table: String {
+        switch self {
+        case .course: "course_rules"
+        case .lesson: "lesson_rules"
+        }
+    }
+
+    var key: String {
+        switch self {
+        case .course: "course_id"
+        case .lesson: "lesson_id"
+        }
+    }
+
+    var id: UUID {
+        switch self {
+        case .course(let id), .lesson(let id): id
+        }
+    }
+}
