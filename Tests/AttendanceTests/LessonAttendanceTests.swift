@@ -2,7 +2,9 @@ import Attendance
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import ServiceKit
+import Store
 import TestSupport
 import Testing
 
@@ -223,6 +225,35 @@ import Testing
             // Minutes 0–8 whole and 50 s of minute 9.
             #expect(report.row(pupils["Bob"])?.minutes_watched == 10)
             #expect(try await attendance.scalar("SELECT count(*)::int8 FROM attendance.lessons", as: Int64.self) == 0, "not kept before it ends")
+        }
+    }
+
+    /// A kept report reads while scheduling is down; one that needs scheduling's roll says to
+    /// retry (503), never a 500 and never an empty roll.
+    @Test func keptReportsReadWhileSchedulingIsDownAndOthersAreRetryLater() async throws {
+        let school = try await ScheduleFixture.make()
+        let ended = try await school.addLesson(startsAt: ScheduleFixture.start(ago: 3000))
+        // Not ended, so never kept: only scheduling knows its roll.
+        let upcoming = try await school.addLesson(startsAt: ScheduleFixture.start(ago: -3600), title: "Later")
+        let teacher = try await school.token(school.teacher, .teacher)
+        let database = try await school.withAttendance { attendance, client async throws -> DatabaseSettings in
+            #expect(try await client.json(.get, "/api/v1/lessons/\(ended)/attendance", token: teacher).status == .ok)
+            return attendance.database
+        }
+        // The same attendance database; scheduling nowhere to be found.
+        var config = AttendanceConfig(service: TestKeys.settings(for: .attendance), tokenKey: AttendanceFixture.key)
+        config.service.peers[.scheduling] = URL(string: "http://127.0.0.1:1")!
+        let cutOff = ServiceHarness(
+            service: AttendanceService(config: config, database: Database(settings: TestPostgres.asService("attendance", database), logger: Logger(label: "test.db"))),
+            database: database
+        )
+        try await cutOff.test { client in
+            let kept = try await client.json(.get, "/api/v1/lessons/\(ended)/attendance", token: teacher)
+            #expect(try kept.status == .ok && kept.decode(Report.self).students.count == 4)
+            #expect(try await client.json(.get, "/api/v1/lessons/\(ended)/attendance", token: try await school.token(school.otherTeacher, .teacher)).status == .notFound)
+            let unknown = try await client.json(.get, "/api/v1/lessons/\(upcoming)/attendance", token: teacher)
+            #expect(try unknown.status == .serviceUnavailable && unknown.problem().status == 503)
+            #expect(unknown.headers[.retryAfter] != nil)
         }
     }
 
