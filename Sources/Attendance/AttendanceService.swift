@@ -33,6 +33,7 @@ public struct AttendanceService: CloudClassService {
         HeartbeatsController(config: config, journal: journal, live: live).register(on: routes)
         LessonAttendanceController(config: config, records: records).register(on: routes)
         RulesController(records: records, scheduling: records.scheduling).register(on: routes)
+        Inbox(settings: settings, database: database, handlers: [LessonChanged.kind: RecordStore.follow]).register(on: routes)
     }
 
     public func backgroundServices(logger: Logger) -> [any Service] {
@@ -69,6 +70,7 @@ extension AttendanceService {
             .init("^/api/v1/lessons/[^/]+/(attendance|viewers)(/|$)"),
         ],
         secrets: [.sessionTokenKey],
+        subscriptions: [LessonChanged.kind],
         make: { settings, environment, database in
             AttendanceService(config: try AttendanceConfig.fromEnvironment(environment, service: settings), database: database)
         }

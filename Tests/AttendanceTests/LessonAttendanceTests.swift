@@ -257,6 +257,35 @@ import Testing
         }
     }
 
+    /// Scheduling's `lesson.changed` for a kept lesson whose end moved (extended while it ran
+    /// on): the kept copy goes, the report follows the lesson again, overrides stay.
+    @Test func aKeptLessonExtendedPastItsEndIsReopened() async throws {
+        let school = try await ScheduleFixture.make()
+        let startsAt = ScheduleFixture.start(ago: 3000)
+        let lesson = try await school.addLesson(startsAt: startsAt)
+        let dan = school.pupils["Dan"]!
+        try await school.withAttendance { attendance, client in
+            let teacher = try await school.token(school.teacher, .teacher)
+            let path = "/api/v1/lessons/\(lesson)/attendance"
+            #expect(try await client.json(.get, path, token: teacher).decode(Report.self).final)
+            #expect(try await client.json(.put, "\(path)/\(dan)", body: #"{"status":"excused"}"#, token: teacher).status == .ok)
+            let newEnd = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 600).rounded(.down))
+            try await school.scheduling.execute("UPDATE scheduling.lessons SET during = tstzrange(\(startsAt), \(newEnd)) WHERE id = \(lesson)")
+            let message = """
+                {"messages":[{"id":"\(UUID())","kind":"lesson.changed","sender":"scheduling","created_at":"\(RFC3339.format(Date()))",
+                "payload":{"lesson_id":"\(lesson)","state":"scheduled","starts_at":"\(RFC3339.format(startsAt))","ends_at":"\(RFC3339.format(newEnd))"}}]}
+                """
+            let receipt = try await client.json(.post, "/internal/v1/messages", body: message, token: TestKeys.serviceToken)
+            #expect(receipt.status == .ok && String(buffer: receipt.body).contains(#""failed":[]"#))
+            #expect(try await attendance.scalar("SELECT count(*)::int8 FROM attendance.roll WHERE lesson_id = \(lesson)", as: Int64.self) == 0)
+            let report = try await client.json(.get, path, token: teacher).decode(Report.self)
+            #expect(!report.final && report.lesson_minutes == Int((newEnd.timeIntervalSince(startsAt) / 60).rounded(.up)))
+            #expect(report.row(dan)?.status == "excused")
+            // The same change again (a redelivery) changes nothing.
+            #expect(try await client.json(.post, "/internal/v1/messages", body: message, token: TestKeys.serviceToken).status == .ok)
+        }
+    }
+
     /// The keeper walks the lessons that ended, page after page (200 a page), and keeps each
     /// roll once; cancelled and unfinished lessons are not kept.
     @Test func theKeeperKeepsEveryEndedLessonsRollOnItsOwn() async throws {

@@ -106,6 +106,24 @@ struct RecordStore: Sendable {
         }
     }
 
+    /// Follows scheduling's `lesson.changed`: a kept lesson whose times changed was extended past
+    /// its end (once a lesson has started only its end can move), so it is not over; its kept copy
+    /// goes and the keeper keeps it again when it ends anew (its rules and overrides stay).
+    static func follow(_ envelope: MessageEnvelope, on connection: PostgresConnection, logger: Logger) async throws {
+        let change = try envelope.decode(LessonChanged.self)
+        let reopened = try await connection.query(
+            """
+            DELETE FROM attendance.lessons WHERE lesson_id = \(change.lessonID)
+              AND (\(change.state) <> 'scheduled' OR starts_at <> \(change.startsAt) OR ends_at <> \(change.endsAt))
+            RETURNING starts_at
+            """,
+            logger: logger
+        ).collect()
+        guard !reopened.isEmpty else { return }
+        try await connection.query("DELETE FROM attendance.roll WHERE lesson_id = \(change.lessonID)", logger: logger)
+        logger.notice("kept roll reopened", metadata: ["lesson_id": "\(change.lessonID.lowercased)", "ends_at": "\(RFC3339.format(change.endsAt))"])
+    }
+
     func rollCursor(logger: Logger) async throws -> EndedLessonsCursor? {
         let rows = try await database.query("SELECT ended_at, lesson_id FROM attendance.roll_cursor", idempotent: true, logger: logger)
         return try rows.first.map { row in
