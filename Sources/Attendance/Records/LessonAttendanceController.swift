@@ -108,8 +108,8 @@ struct LessonAttendanceController: Sendable {
         let (rules, source) = try await store.rules(for: resolved.roll.lesson, logger: context.logger)
         return LessonReport(
             roll: resolved.roll, kept: resolved.kept,
-            sessions: try await store.sessions(of: resolved.roll.lesson, logger: context.logger),
-            overrides: try await store.overrides(of: resolved.roll.lesson.id, logger: context.logger),
+            sessions: try await store.sessions(of: [resolved.roll.lesson.id], logger: context.logger),
+            overrides: try await store.overrides(of: [resolved.roll.lesson.id], logger: context.logger),
             rules: rules, source: source, watchedSecondsPerMinute: config.watchedSecondsPerMinute
         )
     }

@@ -11,6 +11,13 @@ struct LessonReport: ResponseEncodable {
         var note: String
         var set_by: UUID
         var set_at: Date
+
+        init(_ standing: StatusOverride) {
+            status = standing.status
+            note = standing.note
+            set_by = standing.setBy
+            set_at = standing.setAt
+        }
     }
 
     struct Row: ResponseEncodable {
@@ -28,20 +35,6 @@ struct LessonReport: ResponseEncodable {
         var override: Override?
     }
 
-    struct Counts: Encodable, Sendable {
-        var present = 0, late = 0, partial = 0, absent = 0, excused = 0
-
-        mutating func count(_ status: AttendanceStatus) {
-            switch status {
-            case .present: present += 1
-            case .late: late += 1
-            case .partial: partial += 1
-            case .absent: absent += 1
-            case .excused: excused += 1
-            }
-        }
-    }
-
     var lesson_id: UUID
     var course_id: UUID
     var title: String
@@ -53,41 +46,37 @@ struct LessonReport: ResponseEncodable {
     var final: Bool
     var rules: AttendanceRules
     var rules_source: RulesSource
-    var counts: Counts
+    var counts: StatusCounts
     var students: [Row]
 
     /// A minute after its end every player has sent its last beat (they beat every 30 s).
     static let settling: TimeInterval = 60
 
     init(
-        roll: LessonRoll, kept: Bool, sessions: [UUID: SessionSummary], overrides: [UUID: StatusOverride],
+        roll: LessonRoll, kept: Bool, sessions: [Seat: SessionSummary], overrides: [Seat: StatusOverride],
         rules: AttendanceRules, source: RulesSource, watchedSecondsPerMinute: Int, now: Date = Date()
     ) {
         let lesson = roll.lesson
-        let lessonSeconds = Int(lesson.endsAt.timeIntervalSince(lesson.startsAt).rounded())
         lesson_id = lesson.id
         course_id = lesson.courseID
         title = lesson.title
         starts_at = lesson.startsAt
         ends_at = lesson.endsAt
-        lesson_minutes = max(1, (lessonSeconds + 59) / 60)
+        lesson_minutes = max(1, (Standing.seconds(of: lesson) + 59) / 60)
         final = kept && now >= lesson.endsAt.addingTimeInterval(Self.settling)
         self.rules = rules
         rules_source = source
-        counts = Counts()
+        counts = StatusCounts()
         students = roll.pupils.map { pupil in
-            let session = sessions[pupil.studentID]
-            let watched = WatchedLesson(
-                played: session?.played ?? PlayedTime(minutes: []), lessonSeconds: lessonSeconds,
-                firstPlayedSecond: session?.firstPlayedSecond, watchedSecondsPerMinute: watchedSecondsPerMinute
+            let seat = Seat(lesson: lesson.id, pupil: pupil.studentID)
+            let standing = Standing(
+                lesson: lesson, session: sessions[seat], override: overrides[seat], rules: rules, watchedSecondsPerMinute: watchedSecondsPerMinute
             )
-            let computed = rules.judge(watched)
-            let standing = overrides[pupil.studentID]
             return Row(
                 student_id: pupil.studentID, display_name: pupil.displayName, class_id: pupil.classID, class_name: pupil.className,
-                status: standing?.status ?? computed, computed_status: computed, minutes_watched: watched.minutesWatched,
-                seconds_played: watched.secondsPlayed, first_join: session?.firstBeatAt, last_seen: session?.lastBeatAt,
-                override: standing.map { Override(status: $0.status, note: $0.note, set_by: $0.setBy, set_at: $0.setAt) }
+                status: standing.status, computed_status: standing.computed, minutes_watched: standing.watched.minutesWatched,
+                seconds_played: standing.watched.secondsPlayed, first_join: standing.firstJoin, last_seen: standing.lastSeen,
+                override: standing.override.map(Override.init)
             )
         }
         for row in students { counts.count(row.status) }

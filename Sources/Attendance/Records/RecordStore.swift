@@ -14,6 +14,12 @@ struct SessionSummary: Sendable {
     var leftAt: Date?
 }
 
+/// A pupil's place at one lesson.
+struct Seat: Hashable, Sendable {
+    var lesson: UUID
+    var pupil: UUID
+}
+
 /// A teacher's override as it stands.
 struct StatusOverride: Sendable, Equatable {
     var status: AttendanceStatus
@@ -134,44 +140,47 @@ struct RecordStore: Sendable {
 
     // MARK: Sessions and overrides
 
-    /// Every session of the lesson, by pupil.
-    func sessions(of lesson: LessonInfo, logger: Logger) async throws -> [UUID: SessionSummary] {
+    /// Every session of these lessons (of these pupils only, when given), by lesson and pupil.
+    func sessions(of lessons: [UUID], pupils: [UUID]? = nil, logger: Logger) async throws -> [Seat: SessionSummary] {
+        guard !lessons.isEmpty else { return [:] }
         let rows = try await database.query(
             """
-            SELECT pupil_id, played, first_beat_at, last_beat_at, first_played_second, left_at FROM attendance.sessions
-            WHERE lesson_id = \(lesson.id)
+            SELECT lesson_id, pupil_id, played, first_beat_at, last_beat_at, first_played_second, left_at FROM attendance.sessions
+            WHERE lesson_id = ANY(\(lessons)::uuid[]) AND (\(pupils == nil) OR pupil_id = ANY(\(pupils ?? [])::uuid[]))
             """,
             idempotent: true, logger: logger
         )
-        var sessions: [UUID: SessionSummary] = [:]
+        var sessions: [Seat: SessionSummary] = [:]
         for row in rows {
-            let (pupil, played, firstBeat, lastBeat, firstSecond, leftAt) = try row.decode((UUID, [Int64], Date?, Date?, Int32?, Date?).self)
+            let (lesson, pupil, played, firstBeat, lastBeat, firstSecond, leftAt) = try row.decode((UUID, UUID, [Int64], Date?, Date?, Int32?, Date?).self)
+            let seat = Seat(lesson: lesson, pupil: pupil)
             // A rescheduled lesson's earlier sessions are the same lesson's: their union counts.
-            var summary = sessions[pupil] ?? SessionSummary(played: PlayedTime(minutes: []))
+            var summary = sessions[seat] ?? SessionSummary(played: PlayedTime(minutes: []))
             summary.played.formUnion(PlayedTime(minutes: played.map { UInt64(bitPattern: $0) }))
             summary.firstBeatAt = [summary.firstBeatAt, firstBeat].compactMap { $0 }.min()
             summary.lastBeatAt = [summary.lastBeatAt, lastBeat].compactMap { $0 }.max()
             summary.firstPlayedSecond = [summary.firstPlayedSecond, firstSecond.map(Int.init)].compactMap { $0 }.min()
             summary.leftAt = [summary.leftAt, leftAt].compactMap { $0 }.max()
-            sessions[pupil] = summary
+            sessions[seat] = summary
         }
         return sessions
     }
 
-    /// The overrides that stand, by pupil (a taken-back one stands no more).
-    func overrides(of lesson: UUID, logger: Logger) async throws -> [UUID: StatusOverride] {
+    /// The overrides that stand on these lessons, by lesson and pupil (a taken-back one stands no more).
+    func overrides(of lessons: [UUID], logger: Logger) async throws -> [Seat: StatusOverride] {
+        guard !lessons.isEmpty else { return [:] }
         let rows = try await database.query(
             """
-            SELECT DISTINCT ON (pupil_id) pupil_id, status, note, set_by, set_at FROM attendance.overrides
-            WHERE lesson_id = \(lesson) ORDER BY pupil_id, id DESC
+            SELECT DISTINCT ON (lesson_id, pupil_id) lesson_id, pupil_id, status, note, set_by, set_at FROM attendance.overrides
+            WHERE lesson_id = ANY(\(lessons)::uuid[]) ORDER BY lesson_id, pupil_id, id DESC
             """,
             idempotent: true, logger: logger
         )
-        var overrides: [UUID: StatusOverride] = [:]
+        var overrides: [Seat: StatusOverride] = [:]
         for row in rows {
-            let (pupil, status, note, setBy, setAt) = try row.decode((UUID, String?, String, UUID, Date).self)
+            let (lesson, pupil, status, note, setBy, setAt) = try row.decode((UUID, UUID, String?, String, UUID, Date).self)
             guard let status = status.flatMap(AttendanceStatus.init(rawValue:)) else { continue }
-            overrides[pupil] = StatusOverride(status: status, note: note, setBy: setBy, setAt: setAt)
+            overrides[Seat(lesson: lesson, pupil: pupil)] = StatusOverride(status: status, note: note, setBy: setBy, setAt: setAt)
         }
         return overrides
     }
@@ -207,19 +216,32 @@ struct RecordStore: Sendable {
 
     /// The rules that judge `lesson`: its own, else its course's, else the defaults.
     func rules(for lesson: LessonInfo, logger: Logger) async throws -> (AttendanceRules, RulesSource) {
+        try await rules(for: [lesson], logger: logger)[lesson.id] ?? (.defaults, .defaults)
+    }
+
+    /// The same for many lessons at once, by lesson.
+    func rules(for lessons: [LessonInfo], logger: Logger) async throws -> [UUID: (AttendanceRules, RulesSource)] {
+        guard !lessons.isEmpty else { return [:] }
         let rows = try await database.query(
             """
-            SELECT watched_percent, late_minutes, 'lesson' FROM attendance.lesson_rules WHERE lesson_id = \(lesson.id)
-            UNION ALL
-            SELECT watched_percent, late_minutes, 'course' FROM attendance.course_rules WHERE course_id = \(lesson.courseID)
+            SELECT c.lesson_id, coalesce(lr.watched_percent, cr.watched_percent), coalesce(lr.late_minutes, cr.late_minutes),
+                   CASE WHEN lr.lesson_id IS NOT NULL THEN 'lesson' WHEN cr.course_id IS NOT NULL THEN 'course' END
+            FROM unnest(\(lessons.map(\.id))::uuid[], \(lessons.map(\.courseID))::uuid[]) AS c(lesson_id, course_id)
+            LEFT JOIN attendance.lesson_rules lr ON lr.lesson_id = c.lesson_id
+            LEFT JOIN attendance.course_rules cr ON cr.course_id = c.course_id
             """,
             idempotent: true, logger: logger
         )
-        let found = try rows.map { row in
-            let (percent, late, source) = try row.decode((Int16, Int16, String).self)
-            return (AttendanceRules(watchedPercent: Int(percent), lateMinutes: Int(late)), RulesSource(rawValue: source) ?? .course)
+        var rules: [UUID: (AttendanceRules, RulesSource)] = [:]
+        for row in rows {
+            let (lesson, percent, late, source) = try row.decode((UUID, Int16?, Int16?, String?).self)
+            if let percent, let late, let source = source.flatMap(RulesSource.init(rawValue:)) {
+                rules[lesson] = (AttendanceRules(watchedPercent: Int(percent), lateMinutes: Int(late)), source)
+            } else {
+                rules[lesson] = (.defaults, .defaults)
+            }
         }
-        return found.first { $0.1 == .lesson } ?? found.first ?? (.defaults, .defaults)
+        return rules
     }
 
     /// The rules set on this course or lesson itself, if any.

@@ -13,7 +13,7 @@ struct TimetableController: Sendable {
     let timeZone: TimeZone
 
     /// The longest window one timetable request may span.
-    static let longestWindow: TimeInterval = 92 * 86_400
+    static let longestWindowDays = 92
 
     func register(on routes: RouteTable) {
         routes.get("/api/v1/timetable", for: .signedIn, use: show)
@@ -26,19 +26,8 @@ struct TimetableController: Sendable {
         let identity = context.caller
         let query = request.uri.queryParameters
         var errors: [Problem.FieldError] = []
-        func time(_ name: String) -> Date? {
-            guard let text = query[Substring(name)].map(String.init) else { return nil }
-            guard let date = RFC3339.parse(text) else {
-                errors.append(.init(field: name, message: "must be an RFC 3339 time with offset, e.g. 2026-09-01T00:00:00+08:00"))
-                return nil
-            }
-            return date
-        }
-        let startOfToday = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
-        let from = time("from") ?? startOfToday
-        let to = time("to") ?? from.addingTimeInterval(7 * 86_400)
-        if to <= from { errors.append(.init(field: "to", message: "must be after from")) }
-        if to.timeIntervalSince(from) > Self.longestWindow { errors.append(.init(field: "to", message: "a window spans at most 92 days")) }
+        let window = TimeWindow.read(request, defaultFrom: TimeWindow.startOfToday(), defaultDays: 7, longestDays: Self.longestWindowDays, into: &errors)
+        let (from, to) = (window.from, window.to)
         var filters = TimetableQuery.Filters()
         for (name, value) in [("region", query["region"]), ("school_id", query["school_id"]), ("class_id", query["class_id"])] {
             guard let value = value.map(String.init) else { continue }
