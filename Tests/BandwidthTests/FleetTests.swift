@@ -68,7 +68,10 @@ import Testing
             #expect(try drained.decode(EdgeBody.self).admin_state == "draining")
             let changed = try await client.json(.patch, "/api/v1/edges/\(edge.id)", body: #"{"capacity_mbps":20000,"reason":"new uplink"}"#, token: admin)
             #expect(try changed.decode(EdgeBody.self).capacity_mbps == 20000)
+            // A loaded machine may pass 3 s between the report and here: the edge is then rightly
+            // down (and may come back up) in between; the administrator's changes are all there, in order.
             let changes = try await client.json(.get, "/api/v1/edges/\(edge.id)/changes", token: admin).decode(Changes.self).items
+                .filter { $0.change != "health down" }
             #expect(changes.map(\.change) == ["created", "health up", "state draining", "changed capacity 20000.0"])
             #expect(changes[2].reason == "kernel upgrade" && changes[2].by_user == adminID && changes[1].by_user == nil)
 

@@ -65,18 +65,25 @@ struct EdgeStore: Sendable {
         }
     }
 
-    /// What the service decided itself (health from reports).
+    /// What the service decided itself (health from reports), for an edge that still exists: the
+    /// share lock waits for a removal under way, after which there is no row and nothing is
+    /// recorded, so `removed` stays an edge's last change.
     func recordHealth(_ id: UUID, _ health: Health, reason: String, logger: Logger) async throws {
         try await database.query(
-            "INSERT INTO bandwidth.edge_changes (edge_id, by_user, change, reason) VALUES (\(id), NULL, \("health " + health.rawValue), \(reason))",
+            """
+            INSERT INTO bandwidth.edge_changes (edge_id, by_user, change, reason, at)
+            SELECT id, NULL, \("health " + health.rawValue), \(reason), clock_timestamp() FROM bandwidth.edges WHERE id = \(id) FOR SHARE
+            """,
             idempotent: false,
             logger: logger
         )
     }
 
+    /// Stamped with the time of the insert, not of its transaction's start: a health change
+    /// recorded while an administrator's transaction was open comes before it.
     static func record(_ id: UUID, by user: UUID?, change: String, reason: String?, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
-            "INSERT INTO bandwidth.edge_changes (edge_id, by_user, change, reason) VALUES (\(id), \(user), \(change), \(reason))",
+            "INSERT INTO bandwidth.edge_changes (edge_id, by_user, change, reason, at) VALUES (\(id), \(user), \(change), \(reason), clock_timestamp())",
             logger: logger
         )
     }
