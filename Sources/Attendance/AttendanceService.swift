@@ -32,7 +32,7 @@ public struct AttendanceService: CloudClassService {
     public func addRoutes(to routes: RouteTable) {
         HeartbeatsController(config: config, journal: journal, live: live).register(on: routes)
         LessonAttendanceController(config: config, records: records).register(on: routes)
-        RulesController(records: records, scheduling: records.scheduling).register(on: routes)
+        RulesController(records: records).register(on: routes)
         RangeReportsController(records: RangeRecords(store: records.store, watchedSecondsPerMinute: config.watchedSecondsPerMinute)).register(on: routes)
         Inbox(settings: settings, database: database, handlers: [LessonChanged.kind: RecordStore.follow]).register(on: routes)
     }

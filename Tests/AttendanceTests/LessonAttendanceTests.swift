@@ -271,8 +271,9 @@ import Testing
             #expect(try await client.json(.put, "\(path)/\(dan)", body: #"{"status":"excused"}"#, token: teacher).status == .ok)
             let newEnd = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 600).rounded(.down))
             try await school.scheduling.execute("UPDATE scheduling.lessons SET during = tstzrange(\(startsAt), \(newEnd)) WHERE id = \(lesson)")
+            let messageID = UUID()
             let message = """
-                {"messages":[{"id":"\(UUID())","kind":"lesson.changed","sender":"scheduling","created_at":"\(RFC3339.format(Date()))",
+                {"messages":[{"id":"\(messageID)","kind":"lesson.changed","sender":"scheduling","created_at":"\(RFC3339.format(Date()))",
                 "payload":{"lesson_id":"\(lesson)","state":"scheduled","starts_at":"\(RFC3339.format(startsAt))","ends_at":"\(RFC3339.format(newEnd))"}}]}
                 """
             let receipt = try await client.json(.post, "/internal/v1/messages", body: message, token: TestKeys.serviceToken)
@@ -281,8 +282,11 @@ import Testing
             let report = try await client.json(.get, path, token: teacher).decode(Report.self)
             #expect(!report.final && report.lesson_minutes == Int((newEnd.timeIntervalSince(startsAt) / 60).rounded(.up)))
             #expect(report.row(dan)?.status == "excused")
-            // The same change again (a redelivery) changes nothing.
-            #expect(try await client.json(.post, "/internal/v1/messages", body: message, token: TestKeys.serviceToken).status == .ok)
+            // The same change again (a redelivery) is acknowledged from the inbox, not applied twice.
+            let again = try await client.json(.post, "/internal/v1/messages", body: message, token: TestKeys.serviceToken)
+            struct Receipt: Decodable { var acknowledged: [UUID]; var failed: [UUID] }
+            #expect(try again.decode(Receipt.self).acknowledged == [messageID])
+            #expect(try await attendance.scalar("SELECT count(*)::int8 FROM attendance.inbox WHERE message_id = \(messageID)", as: Int64.self) == 1)
         }
     }
 

@@ -53,9 +53,12 @@ public struct WatchedLesson: Sendable, Equatable {
         self.firstPlayedSecond = firstPlayedSecond
     }
 
+    /// A lesson's minutes, its last one counted even when short.
+    public static func lessonMinutes(seconds: Int) -> Int { max(1, (seconds + 59) / 60) }
+
     public init(played: PlayedTime, lessonSeconds: Int, firstPlayedSecond: Int?, watchedSecondsPerMinute: Int) {
         self.init(
-            lessonMinutes: max(1, (lessonSeconds + 59) / 60), minutesWatched: played.watchedMinutes(threshold: watchedSecondsPerMinute),
+            lessonMinutes: Self.lessonMinutes(seconds: lessonSeconds), minutesWatched: played.watchedMinutes(threshold: watchedSecondsPerMinute),
             secondsPlayed: played.secondsPlayed, firstPlayedSecond: firstPlayedSecond
         )
     }

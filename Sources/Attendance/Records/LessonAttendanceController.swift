@@ -85,18 +85,15 @@ struct LessonAttendanceController: Sendable {
     private func changeOverride(
         _ lesson: UUID, _ pupil: UUID, to status: AttendanceStatus?, note: String, context: CallerContext<Identity>
     ) async throws -> LessonReport.Row {
+        let notOnRoll = Problem.notFound("No pupil with id \(pupil.lowercased) is on the roll of lesson \(lesson.lowercased).")
         let resolved = try await resolve(lesson, context: context)
-        guard resolved.roll.pupils.contains(where: { $0.studentID == pupil }) else {
-            throw Problem.notFound("No pupil with id \(pupil.lowercased) is on the roll of lesson \(lesson.lowercased).")
-        }
-        _ = try await store.override(lesson: lesson, pupil: pupil, status: status, note: note, by: context.caller.userID, logger: context.logger)
+        guard resolved.roll.pupils.contains(where: { $0.studentID == pupil }) else { throw notOnRoll }
+        try await store.override(lesson: lesson, pupil: pupil, status: status, note: note, by: context.caller.userID, logger: context.logger)
         context.logger.notice(
             "attendance override", metadata: ["lesson_id": "\(lesson.lowercased)", "student_id": "\(pupil.lowercased)", "status": "\(status?.rawValue ?? "taken back")"]
         )
         let report = try await build(resolved, context: context)
-        guard let row = report.students.first(where: { $0.student_id == pupil }) else {
-            throw Problem.notFound("No pupil with id \(pupil.lowercased) is on the roll of lesson \(lesson.lowercased).")
-        }
+        guard let row = report.students.first(where: { $0.student_id == pupil }) else { throw notOnRoll }
         return row
     }
 

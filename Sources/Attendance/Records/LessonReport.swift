@@ -62,7 +62,7 @@ struct LessonReport: ResponseEncodable {
         title = lesson.title
         starts_at = lesson.startsAt
         ends_at = lesson.endsAt
-        lesson_minutes = max(1, (Standing.seconds(of: lesson) + 59) / 60)
+        lesson_minutes = WatchedLesson.lessonMinutes(seconds: Standing.seconds(of: lesson))
         final = kept && now >= lesson.endsAt.addingTimeInterval(Self.settling)
         self.rules = rules
         rules_source = source

@@ -122,9 +122,12 @@ struct RangeReportsController: Sendable {
         for seat in seats {
             let status = seat.standing.status
             total.count(status)
-            pupils[seat.pupil.studentID, default: (seat.pupil.displayName, StatusCounts(), 0)].counts.count(status)
-            pupils[seat.pupil.studentID]?.minutes += seat.standing.watched.minutesWatched
-            pupils[seat.pupil.studentID]?.name = seat.pupil.displayName
+            // Seats come in lesson order: the name a pupil has is the latest roll's.
+            var pupil = pupils[seat.pupil.studentID] ?? (seat.pupil.displayName, StatusCounts(), 0)
+            pupil.name = seat.pupil.displayName
+            pupil.counts.count(status)
+            pupil.minutes += seat.standing.watched.minutesWatched
+            pupils[seat.pupil.studentID] = pupil
             lessons[seat.lesson.id, default: (seat.lesson, StatusCounts())].counts.count(status)
         }
         let report = ClassRecord(

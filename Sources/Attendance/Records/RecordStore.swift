@@ -11,7 +11,6 @@ struct SessionSummary: Sendable {
     var firstBeatAt: Date?
     var lastBeatAt: Date?
     var firstPlayedSecond: Int?
-    var leftAt: Date?
 }
 
 /// A pupil's place at one lesson.
@@ -145,14 +144,14 @@ struct RecordStore: Sendable {
         guard !lessons.isEmpty else { return [:] }
         let rows = try await database.query(
             """
-            SELECT lesson_id, pupil_id, played, first_beat_at, last_beat_at, first_played_second, left_at FROM attendance.sessions
+            SELECT lesson_id, pupil_id, played, first_beat_at, last_beat_at, first_played_second FROM attendance.sessions
             WHERE lesson_id = ANY(\(lessons)::uuid[]) AND (\(pupils == nil) OR pupil_id = ANY(\(pupils ?? [])::uuid[]))
             """,
             idempotent: true, logger: logger
         )
         var sessions: [Seat: SessionSummary] = [:]
         for row in rows {
-            let (lesson, pupil, played, firstBeat, lastBeat, firstSecond, leftAt) = try row.decode((UUID, UUID, [Int64], Date?, Date?, Int32?, Date?).self)
+            let (lesson, pupil, played, firstBeat, lastBeat, firstSecond) = try row.decode((UUID, UUID, [Int64], Date?, Date?, Int32?).self)
             let seat = Seat(lesson: lesson, pupil: pupil)
             // A rescheduled lesson's earlier sessions are the same lesson's: their union counts.
             var summary = sessions[seat] ?? SessionSummary(played: PlayedTime(minutes: []))
@@ -160,7 +159,6 @@ struct RecordStore: Sendable {
             summary.firstBeatAt = [summary.firstBeatAt, firstBeat].compactMap { $0 }.min()
             summary.lastBeatAt = [summary.lastBeatAt, lastBeat].compactMap { $0 }.max()
             summary.firstPlayedSecond = [summary.firstPlayedSecond, firstSecond.map(Int.init)].compactMap { $0 }.min()
-            summary.leftAt = [summary.leftAt, leftAt].compactMap { $0 }.max()
             sessions[seat] = summary
         }
         return sessions
@@ -186,15 +184,14 @@ struct RecordStore: Sendable {
     }
 
     /// Records a teacher's override (nil status: taken back); every change is kept.
-    func override(lesson: UUID, pupil: UUID, status: AttendanceStatus?, note: String, by user: UUID, logger: Logger) async throws -> Date {
-        let rows = try await database.query(
+    func override(lesson: UUID, pupil: UUID, status: AttendanceStatus?, note: String, by user: UUID, logger: Logger) async throws {
+        try await database.query(
             """
             INSERT INTO attendance.overrides (lesson_id, pupil_id, status, note, set_by)
-            VALUES (\(lesson), \(pupil), \(status?.rawValue), \(note), \(user)) RETURNING set_at
+            VALUES (\(lesson), \(pupil), \(status?.rawValue), \(note), \(user))
             """,
             idempotent: false, logger: logger
         )
-        return try rows.first?.decode(Date.self) ?? Date()
     }
 
     /// The sessions that beat since `since` and have not left after their last beat.

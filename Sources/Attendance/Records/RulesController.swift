@@ -7,7 +7,6 @@ import ServiceKit
 /// lesson over its course's; what is not set falls back to the course's, then the defaults.
 struct RulesController: Sendable {
     let records: LessonRecords
-    let scheduling: SchedulingClient
     var store: RecordStore { records.store }
 
     struct RulesBody: Decodable {
@@ -97,7 +96,7 @@ struct RulesController: Sendable {
     /// The course's teacher and administrators may; for anyone else it does not exist.
     private func authorisedCourse(_ context: CallerContext<Identity>) async throws -> UUID {
         let id = try context.parameters.uuid("id")
-        guard let course = try await scheduling.course(id, requestID: context.requestID, logger: context.logger),
+        guard let course = try await records.scheduling.course(id, requestID: context.requestID, logger: context.logger),
             context.caller.role == .admin || course.teacherID == context.caller.userID
         else { throw Problem.notFound("No course of yours has id \(id.lowercased).") }
         return course.id
