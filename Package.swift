@@ -145,8 +145,9 @@ let package = Package(
         .testTarget(
             name: "AttendanceTests",
             dependencies: [
-                "Attendance", "Scheduling", "InternalProtocol", "SessionTokens", "ServiceKit", "Store", "TestSupport", "Platform",
+                "Attendance", "Scheduling", "Bandwidth", "InternalProtocol", "SessionTokens", "ServiceKit", "Store", "TestSupport", "Platform",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]

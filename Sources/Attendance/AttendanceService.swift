@@ -17,6 +17,7 @@ public struct AttendanceService: CloudClassService {
     public var deactivationSource: any DeactivationSource { SchedulingClient(settings: settings) }
     let journal: SessionJournal
     let live: LiveSessions
+    let lessonEnds = LessonEnds()
     let sessions: SessionStore
     let records: LessonRecords
 
@@ -30,11 +31,12 @@ public struct AttendanceService: CloudClassService {
     }
 
     public func addRoutes(to routes: RouteTable) {
-        HeartbeatsController(config: config, journal: journal, live: live).register(on: routes)
+        HeartbeatsController(config: config, journal: journal, live: live, lessonEnds: lessonEnds).register(on: routes)
         LessonAttendanceController(config: config, records: records).register(on: routes)
         RulesController(records: records).register(on: routes)
         RangeReportsController(records: RangeRecords(store: records.store, watchedSecondsPerMinute: config.watchedSecondsPerMinute)).register(on: routes)
-        Inbox(settings: settings, database: database, handlers: [LessonChanged.kind: RecordStore.follow]).register(on: routes)
+        Inbox(settings: settings, database: database, handlers: [LessonChanged.kind: RecordStore.follow, SessionJoined.kind: SessionStore.join])
+            .register(on: routes)
     }
 
     public func backgroundServices(logger: Logger) -> [any Service] {
@@ -44,7 +46,11 @@ public struct AttendanceService: CloudClassService {
                 prepare: { [sessions, logger] in try await sessions.ensureMonths(around: Date(), logger: logger) },
                 write: { [sessions, logger] in try await sessions.apply($0, logger: logger) }
             ),
-            SessionUpkeep(config: config, live: live, store: sessions, logger: logger),
+            SessionUpkeep(config: config, live: live, lessonEnds: lessonEnds, store: sessions, logger: logger),
+            LeaseKeeper(
+                live: live, bandwidth: BandwidthClient(settings: settings), interval: config.leaseRenewalInterval, seenWithin: config.idleTimeout.seconds,
+                rejoinSpread: config.heartbeatSeconds, logger: logger
+            ),
             RollKeeper(
                 store: records.store, sessions: sessions, scheduling: records.scheduling, interval: config.rollKeepingInterval,
                 firstLookBack: config.rollFirstLookBack, logger: logger
@@ -70,8 +76,8 @@ extension AttendanceService {
             // Before scheduling's catch-all, which serves the lessons themselves.
             .init("^/api/v1/lessons/[^/]+/(attendance|viewers)(/|$)"),
         ],
-        secrets: [.sessionTokenKey],
-        subscriptions: [LessonChanged.kind],
+        secrets: [.sessionTokenKey, .playbackSigningKey],
+        subscriptions: [LessonChanged.kind, SessionJoined.kind],
         make: { settings, environment, database in
             AttendanceService(config: try AttendanceConfig.fromEnvironment(environment, service: settings), database: database)
         }

@@ -182,6 +182,37 @@ public struct LessonChanged: OutboxMessage, Equatable {
     }
 }
 
+/// Broadcast's outbox → attendance: a pupil joined a lesson (first joins and join counts come
+/// from these; the session itself is made by its first beat or by this, whichever comes first).
+/// The join never waits for attendance: this is delivered whenever attendance is there.
+public struct SessionJoined: OutboxMessage, Equatable {
+    public static let kind = "session.joined"
+    public var sessionID: UUID
+    public var lessonID: UUID
+    public var pupilID: UUID
+    public var lessonStartsAt: Date
+    public var lessonEndsAt: Date
+    public var joinedAt: Date
+
+    public init(sessionID: UUID, lessonID: UUID, pupilID: UUID, lessonStartsAt: Date, lessonEndsAt: Date, joinedAt: Date) {
+        self.sessionID = sessionID
+        self.lessonID = lessonID
+        self.pupilID = pupilID
+        self.lessonStartsAt = lessonStartsAt
+        self.lessonEndsAt = lessonEndsAt
+        self.joinedAt = joinedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sessionID = "session_id"
+        case lessonID = "lesson_id"
+        case pupilID = "pupil_id"
+        case lessonStartsAt = "lesson_starts_at"
+        case lessonEndsAt = "lesson_ends_at"
+        case joinedAt = "joined_at"
+    }
+}
+
 /// `GET /internal/v1/deactivated-users?since=` (scheduling): users deactivated at or after
 /// `since`, oldest first (at most `DeactivatedUsersPage.limit`).
 public struct DeactivatedUsersPage: Codable, Sendable, Equatable {

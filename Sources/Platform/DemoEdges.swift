@@ -37,9 +37,6 @@ public enum DemoEdges {
 }
 
 extension PlatformRunner {
-    /// The secret nginx checks playback URLs with (`secure_link`); the broadcast service signs them.
-    static let playbackSecret = "playback-signing-key"
-
     /// How to run one demo edge's nginx and its agent.
     func edgeSpecs(_ edge: ServiceDescriptor.DemoEdge, secrets: Secrets, bandwidth: URL, logs: String) throws -> [ChildSpec] {
         let prefix = "\(options.dataFolder)/edges/\(edge.name)"
@@ -50,7 +47,7 @@ extension PlatformRunner {
         try LogFiles.prepare(accessLog)
         let template = try String(contentsOf: options.deployFolder.appendingPathComponent("nginx/edge.conf"), encoding: .utf8)
         let config = EdgeNginxConfig(
-            listen: String(edge.baseURL.dropFirst("http://".count)), origin: options.mediaOriginURL, secret: try secrets.named(Self.playbackSecret),
+            listen: String(edge.baseURL.dropFirst("http://".count)), origin: options.mediaOriginURL, secret: try secrets.named(ServiceDescriptor.Secret.playbackSigningKey.name),
             prefix: prefix, accessLog: accessLog, workerUser: workerUser
         )
         let configFile = "\(prefix)/nginx.conf"

@@ -10,12 +10,13 @@ import TestSupport
 enum AttendanceFixture {
     static let secret = "test-session-token-key-0123456789"
     static let key = SessionTokenKey(secret: secret)
+    static let playbackKey = PlaybackSigningKey(secret: "test-playback-signing-key-0123")
 
     static func harness(
         on postgres: TestPostgres = .shared, _ configure: @Sendable (inout AttendanceConfig) -> Void = { _ in }
     ) async throws -> ServiceHarness<AttendanceService> {
         try await .make(.attendance, on: postgres) { settings, database in
-            var config = AttendanceConfig(service: settings, tokenKey: key)
+            var config = AttendanceConfig(service: settings, tokenKey: key, playbackKey: playbackKey)
             // The whole suite (~170 tests) starts at once on two cores, and a service's first
             // commit also makes its partitions: seconds can pass. A test that wants the
             // service's own timeout sets it back.

@@ -82,7 +82,10 @@ import Glibc
         let port = TestPorts.reserve()
         let environment = ServedProcess.environment(
             database: TestPostgres.asService("attendance", harness.database),
-            ["CLOUDCLASS_ATTENDANCE_URL": "http://127.0.0.1:\(port)", "CLOUDCLASS_SESSION_TOKEN_KEY": Fixture.secret]
+            [
+                "CLOUDCLASS_ATTENDANCE_URL": "http://127.0.0.1:\(port)", "CLOUDCLASS_SESSION_TOKEN_KEY": Fixture.secret,
+                "CLOUDCLASS_PLAYBACK_SIGNING_KEY": "test-playback-signing-key-0123",
+            ]
         )
         let (folder, log) = ServedProcess.privateLog(for: .attendance)
         let caller = HTTPCaller(base: "http://127.0.0.1:\(port)")
@@ -91,7 +94,7 @@ import Glibc
             service.kill(SIGKILL)
             try? FileManager.default.removeItem(at: folder)
         }
-        #expect(await caller.ready(), "the service started (log: \(log))")
+        try #require(await caller.ready(), "the service started (log: \(log))")
 
         let pupils = Self.pupils(150)
         let acknowledged = Acknowledged()
@@ -110,7 +113,7 @@ import Glibc
         await Self.beatRound(1, pupils, send, into: acknowledged)
         try await killing.value
         service = try ServedProcess(.attendance, environment: environment, log: log)
-        #expect(await caller.ready(), "the service came back (log: \(log))")
+        try #require(await caller.ready(), "the service came back (log: \(log))")
         await Self.beatRound(2, pupils, send, into: acknowledged)
 
         let statuses = acknowledged.byStatus

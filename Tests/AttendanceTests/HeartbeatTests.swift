@@ -147,4 +147,31 @@ import Testing
             #expect(try await Fixture.stored(harness, claims)?.watchedMinutes() == 1)
         }
     }
+
+    @Test func aCancelledLessonsBeatsAreAnsweredEndedWithinSeconds() async throws {
+        let harness = try await Fixture.harness { $0.lessonEndsRefresh = .milliseconds(100) }
+        let (claims, token) = Fixture.session()
+        let (other, otherToken) = Fixture.session()
+        try await harness.testLive { client in
+            #expect(try await client.json(.post, Fixture.beatPath(claims), body: Fixture.played([300..<330]), token: token).decode(Answer.self).ended == nil)
+            // Scheduling's outbox says the lesson was cancelled (as it does when a teacher cancels a running lesson).
+            let message = """
+                {"messages":[{"id":"\(UUID())","kind":"lesson.changed","sender":"scheduling","created_at":"\(RFC3339.format(Date()))",
+                "payload":{"lesson_id":"\(claims.lesson)","state":"cancelled","starts_at":"\(RFC3339.format(claims.lessonStartsAt))",
+                "ends_at":"\(RFC3339.format(claims.lessonEndsAt))"}}]}
+                """
+            let receipt = try await client.json(.post, "/internal/v1/messages", body: message, token: TestKeys.serviceToken)
+            #expect(receipt.status == .ok && String(buffer: receipt.body).contains(#""failed":[]"#))
+            var answer = try await client.json(.post, Fixture.beatPath(claims), body: Fixture.played([330..<360]), token: token).decode(Answer.self)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while answer.ended != true && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                answer = try await client.json(.post, Fixture.beatPath(claims), body: #"{"played":[]}"#, token: token).decode(Answer.self)
+            }
+            #expect(answer.ended == true)
+            // What was played up to then is kept; another lesson beats on.
+            #expect(try await Fixture.stored(harness, claims)?.secondsPlayed == 60)
+            #expect(try await client.json(.post, Fixture.beatPath(other), body: Fixture.played([300..<330]), token: otherToken).decode(Answer.self).ended == nil)
+        }
+    }
 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import ServiceKit
+import SessionTokens
 import Store
 import TestSupport
 import Testing
@@ -28,6 +29,7 @@ import Testing
             var minutes_watched: Int
             var first_join: String?
             var last_seen: String?
+            var joins: Int
             var override: Override?
         }
         struct Rules: Decodable {
@@ -241,7 +243,7 @@ import Testing
             return attendance.database
         }
         // The same attendance database; scheduling nowhere to be found.
-        var config = AttendanceConfig(service: TestKeys.settings(for: .attendance), tokenKey: AttendanceFixture.key)
+        var config = AttendanceConfig(service: TestKeys.settings(for: .attendance), tokenKey: AttendanceFixture.key, playbackKey: AttendanceFixture.playbackKey)
         config.service.peers[.scheduling] = URL(string: "http://127.0.0.1:1")!
         let cutOff = ServiceHarness(
             service: AttendanceService(config: config, database: Database(settings: TestPostgres.asService("attendance", database), logger: Logger(label: "test.db"))),
@@ -259,6 +261,41 @@ import Testing
 
     /// Scheduling's `lesson.changed` for a kept lesson whose end moved (extended while it ran
     /// on): the kept copy goes, the report follows the lesson again, overrides stay.
+    /// Joins reach attendance through broadcast's outbox, whenever attendance is there: they
+    /// count, give the first join's time, and make the session of a pupil who never beat.
+    @Test func joinsFromBroadcastsOutboxCountAndGiveTheFirstJoin() async throws {
+        let school = try await ScheduleFixture.make()
+        let startsAt = ScheduleFixture.start(ago: 3000)
+        let lesson = try await school.addLesson(startsAt: startsAt)
+        let (ann, bob) = (school.pupils["Ann"]!, school.pupils["Bob"]!)
+        @Sendable func joined(_ pupil: UUID, at: Date) -> String {
+            let session = SessionToken.sessionID(lesson: lesson, pupil: pupil)
+            return """
+                {"id":"\(UUID())","kind":"session.joined","sender":"broadcast","created_at":"\(RFC3339.format(Date()))",
+                "payload":{"session_id":"\(session)","lesson_id":"\(lesson)","pupil_id":"\(pupil)","lesson_starts_at":"\(RFC3339.format(startsAt))",
+                "lesson_ends_at":"\(RFC3339.format(startsAt.addingTimeInterval(2700)))","joined_at":"\(RFC3339.format(at))"}}
+                """
+        }
+        try await school.withAttendance { _, client in
+            // Ann joins twice (the second message first: delivery order is not promised) and beats; Bob joins and never plays.
+            #expect(try await client.beat(lesson: lesson, startsAt: startsAt, pupil: ann, played: [0..<2700]).status == .ok)
+            let messages = [joined(ann, at: startsAt.addingTimeInterval(900)), joined(ann, at: startsAt.addingTimeInterval(-60)), joined(bob, at: startsAt.addingTimeInterval(30))]
+            let receipt = try await client.json(.post, "/internal/v1/messages", body: #"{"messages":[\#(messages.joined(separator: ","))]}"#, token: TestKeys.serviceToken)
+            #expect(receipt.status == .ok && String(buffer: receipt.body).contains(#""failed":[]"#))
+            let teacher = try await school.token(school.teacher, .teacher)
+            let report = try await client.json(.get, "/api/v1/lessons/\(lesson)/attendance", token: teacher).decode(Report.self)
+            let annRow = try #require(report.row(ann))
+            #expect(annRow.joins == 2 && annRow.first_join == RFC3339.format(startsAt.addingTimeInterval(-60)) && annRow.status == "present")
+            let bobRow = try #require(report.row(bob))
+            #expect(bobRow.joins == 1 && bobRow.first_join == RFC3339.format(startsAt.addingTimeInterval(30)) && bobRow.status == "absent")
+            #expect(report.row(school.pupils["Dan"])?.joins == 0)
+            // A join whose session id is not its pupil's at that lesson is not applied.
+            let forged = joined(ann, at: startsAt).replacingOccurrences(of: "\"pupil_id\":\"\(ann)\"", with: "\"pupil_id\":\"\(bob)\"")
+            let refused = try await client.json(.post, "/internal/v1/messages", body: #"{"messages":[\#(forged)]}"#, token: TestKeys.serviceToken)
+            #expect(refused.status == .ok && !String(buffer: refused.body).contains(#""failed":[]"#))
+        }
+    }
+
     @Test func aKeptLessonExtendedPastItsEndIsReopened() async throws {
         let school = try await ScheduleFixture.make()
         let startsAt = ScheduleFixture.start(ago: 3000)

@@ -37,6 +37,7 @@ import Yams
         let database = try await TestPostgres.shared.freshDatabase()
         let environment = ConfigReader([
             "CLOUDCLASS_SIGNING_KEY": TestKeys.signingKeyPEM, "CLOUDCLASS_BCRYPT_COST": "4", "CLOUDCLASS_SESSION_TOKEN_KEY": "test-session-token-key-0123456789",
+            "CLOUDCLASS_PLAYBACK_SIGNING_KEY": "test-playback-signing-key-0123",
         ])
         var served: [String: ServiceName] = [:]
         for descriptor in ServiceCatalog.all {

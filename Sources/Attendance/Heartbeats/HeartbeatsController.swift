@@ -3,9 +3,18 @@ import Hummingbird
 import ServiceKit
 import SessionTokens
 
-/// The answer to a beat: when to beat next, and whether the lesson is over.
+/// The answer to a beat: when to beat next, where to play from when the edge is going away,
+/// to join again when the place is lost, and whether the lesson is over.
 struct BeatAnswer: ResponseEncodable {
+    struct SwitchTo: Encodable {
+        var playback_url: String
+        var edge: String
+        var rendition: String
+    }
+
     var heartbeat_seconds: Int
+    var switch_to: SwitchTo?
+    var rejoin_after_seconds: Int?
     var ended: Bool?
 }
 
@@ -16,6 +25,7 @@ struct HeartbeatsController: Sendable {
     let config: AttendanceConfig
     let journal: SessionJournal
     let live: LiveSessions
+    let lessonEnds: LessonEnds
 
     func register(on routes: RouteTable) {
         let holders = Callers.custom("session", SessionAuthenticator(key: config.tokenKey))
@@ -28,17 +38,38 @@ struct HeartbeatsController: Sendable {
         let now = Date()
         let body = try await request.decodeJSON(as: BeatBody.self, context: context)
         let beat = try CheckedBeat(body, claims: claims, now: now, slackSeconds: config.claimSlackSeconds)
+        let placeChange: LiveSessions.PlaceChange?
         switch live.admitBeat(claims, now: now) {
         case .left:
             throw Problem(.gone, detail: "This viewing session was left; join the lesson again to go on watching.")
         case .tooMany(let retryAfter):
             throw Problem.retryLater(.tooManyRequests, after: Double(retryAfter), detail: "Too many beats for this session; beat every \(config.heartbeatSeconds) s.")
-        case .admitted:
-            break
+        case .admitted(let change):
+            placeChange = change
         }
         try await durably(SessionWrite(claims: claims, at: now, played: beat.played, firstSecond: beat.firstSecond, leaving: false))
-        let ended = now > claims.lessonEndsAt.addingTimeInterval(config.endGrace.seconds)
-        return BeatAnswer(heartbeat_seconds: config.heartbeatSeconds, ended: ended ? true : nil)
+        return answer(claims, placeChange, now: now)
+    }
+
+    func answer(_ claims: SessionClaims, _ placeChange: LiveSessions.PlaceChange?, now: Date) -> BeatAnswer {
+        var answer = BeatAnswer(heartbeat_seconds: config.heartbeatSeconds)
+        if lessonEnds.isEnded(claims.lesson) || now > claims.lessonEndsAt.addingTimeInterval(config.endGrace.seconds) {
+            answer.ended = true
+            return answer
+        }
+        switch placeChange {
+        case .moved(let target, _):
+            let url = PlaybackURL.sign(
+                edgeBaseURL: target.baseURL, session: claims.session, lesson: claims.lesson, rendition: target.rendition,
+                expires: claims.lessonEndsAt.addingTimeInterval(PlaybackURL.validAfterLesson), key: config.playbackKey
+            )
+            answer.switch_to = .init(playback_url: url, edge: target.edgeName, rendition: target.rendition)
+        case .rejoin(let after):
+            answer.rejoin_after_seconds = after
+        case nil:
+            break
+        }
+        return answer
     }
 
     @Sendable func leave(_ request: Request, context: CallerContext<SessionHolder>) async throws -> HTTPResponse.Status {

@@ -32,6 +32,7 @@ struct LessonReport: ResponseEncodable {
         var seconds_played: Int
         var first_join: Date?
         var last_seen: Date?
+        var joins: Int
         var override: Override?
     }
 
@@ -75,7 +76,7 @@ struct LessonReport: ResponseEncodable {
             return Row(
                 student_id: pupil.studentID, display_name: pupil.displayName, class_id: pupil.classID, class_name: pupil.className,
                 status: standing.status, computed_status: standing.computed, minutes_watched: standing.watched.minutesWatched,
-                seconds_played: standing.watched.secondsPlayed, first_join: standing.firstJoin, last_seen: standing.lastSeen,
+                seconds_played: standing.watched.secondsPlayed, first_join: standing.firstJoin, last_seen: standing.lastSeen, joins: standing.joins,
                 override: standing.override.map(Override.init)
             )
         }
@@ -84,7 +85,7 @@ struct LessonReport: ResponseEncodable {
 
     static let csvHeader = [
         "student_id", "display_name", "class_name", "status", "computed_status", "minutes_watched", "lesson_minutes",
-        "first_join", "last_seen", "override_note", "override_by", "override_at",
+        "first_join", "last_seen", "joins", "override_note", "override_by", "override_at",
     ]
 
     /// The report as a spreadsheet, a row per pupil; times in RFC 3339 (UTC).
@@ -94,7 +95,7 @@ struct LessonReport: ResponseEncodable {
             file.append([
                 row.student_id.lowercased, row.display_name, row.class_name ?? "", row.status.rawValue, row.computed_status.rawValue,
                 "\(row.minutes_watched)", "\(lesson_minutes)", row.first_join.map(RFC3339.format) ?? "", row.last_seen.map(RFC3339.format) ?? "",
-                row.override?.note ?? "", row.override?.set_by.lowercased ?? "", row.override.map { RFC3339.format($0.set_at) } ?? "",
+                "\(row.joins)", row.override?.note ?? "", row.override?.set_by.lowercased ?? "", row.override.map { RFC3339.format($0.set_at) } ?? "",
             ])
         }
         return file

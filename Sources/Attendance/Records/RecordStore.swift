@@ -11,6 +11,14 @@ struct SessionSummary: Sendable {
     var firstBeatAt: Date?
     var lastBeatAt: Date?
     var firstPlayedSecond: Int?
+    /// Joins broadcast reported, and the first one's time.
+    var joins = 0
+    var firstJoinedAt: Date?
+
+    /// When the pupil first came: their first join, or their first beat when the join is not in
+    /// (yet); and at least one join once they beat.
+    var firstCame: Date? { [firstJoinedAt, firstBeatAt].compactMap { $0 }.min() }
+    var joinsSeen: Int { max(joins, firstBeatAt == nil ? 0 : 1) }
 }
 
 /// A pupil's place at one lesson.
@@ -116,6 +124,15 @@ struct RecordStore: Sendable {
     /// goes and the keeper keeps it again when it ends anew (its rules and overrides stay).
     static func follow(_ envelope: MessageEnvelope, on connection: PostgresConnection, logger: Logger) async throws {
         let change = try envelope.decode(LessonChanged.self)
+        // A cancelled lesson's players are told it ended (with their next beat, in any process).
+        if change.state == LessonInfo.scheduled {
+            try await connection.query("DELETE FROM attendance.lesson_ends WHERE lesson_id = \(change.lessonID) AND reason = 'cancelled'", logger: logger)
+        } else {
+            try await connection.query(
+                "INSERT INTO attendance.lesson_ends (lesson_id, reason) VALUES (\(change.lessonID), 'cancelled') ON CONFLICT (lesson_id) DO NOTHING",
+                logger: logger
+            )
+        }
         let reopened = try await connection.query(
             """
             DELETE FROM attendance.lessons WHERE lesson_id = \(change.lessonID)
@@ -144,14 +161,16 @@ struct RecordStore: Sendable {
         guard !lessons.isEmpty else { return [:] }
         let rows = try await database.query(
             """
-            SELECT lesson_id, pupil_id, played, first_beat_at, last_beat_at, first_played_second FROM attendance.sessions
+            SELECT lesson_id, pupil_id, played, first_beat_at, last_beat_at, first_played_second, joins, first_joined_at FROM attendance.sessions
             WHERE lesson_id = ANY(\(lessons)::uuid[]) AND (\(pupils == nil) OR pupil_id = ANY(\(pupils ?? [])::uuid[]))
             """,
             idempotent: true, logger: logger
         )
         var sessions: [Seat: SessionSummary] = [:]
         for row in rows {
-            let (lesson, pupil, played, firstBeat, lastBeat, firstSecond) = try row.decode((UUID, UUID, [Int64], Date?, Date?, Int32?).self)
+            let (lesson, pupil, played, firstBeat, lastBeat, firstSecond, joins, firstJoined) = try row.decode(
+                (UUID, UUID, [Int64], Date?, Date?, Int32?, Int32, Date?).self
+            )
             let seat = Seat(lesson: lesson, pupil: pupil)
             // A rescheduled lesson's earlier sessions are the same lesson's: their union counts.
             var summary = sessions[seat] ?? SessionSummary(played: PlayedTime(minutes: []))
@@ -159,6 +178,8 @@ struct RecordStore: Sendable {
             summary.firstBeatAt = [summary.firstBeatAt, firstBeat].compactMap { $0 }.min()
             summary.lastBeatAt = [summary.lastBeatAt, lastBeat].compactMap { $0 }.max()
             summary.firstPlayedSecond = [summary.firstPlayedSecond, firstSecond.map(Int.init)].compactMap { $0 }.min()
+            summary.joins += Int(joins)
+            summary.firstJoinedAt = [summary.firstJoinedAt, firstJoined].compactMap { $0 }.min()
             sessions[seat] = summary
         }
         return sessions

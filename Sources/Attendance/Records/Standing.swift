@@ -9,6 +9,7 @@ struct Standing: Sendable {
     var watched: WatchedLesson
     var firstJoin: Date?
     var lastSeen: Date?
+    var joins: Int
     var override: StatusOverride?
 
     init(lesson: LessonInfo, session: SessionSummary?, override: StatusOverride?, rules: AttendanceRules, watchedSecondsPerMinute: Int) {
@@ -18,8 +19,9 @@ struct Standing: Sendable {
         )
         computed = rules.judge(watched)
         status = override?.status ?? computed
-        firstJoin = session?.firstBeatAt
+        firstJoin = session?.firstCame
         lastSeen = session?.lastBeatAt
+        joins = session?.joinsSeen ?? 0
         self.override = override
     }
 

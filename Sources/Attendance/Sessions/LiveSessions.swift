@@ -1,18 +1,34 @@
 import Foundation
+import InternalProtocol
 import SessionTokens
 import Synchronization
 
 /// What this process remembers of the sessions beating here: each one's beat allowance (a
-/// token bucket: a burst, then one beat per `refill`) and when it was left, so a token issued
-/// before the leave cannot beat again (a later join's token can). Forgotten a while after the
-/// session falls silent; the lasting record is the store's.
+/// token bucket: a burst, then one beat per `refill`), when it was left (so a token issued
+/// before the leave cannot beat again; a later join's token can), and its place — the bandwidth
+/// allocation it holds and what the last renewal said of it. Forgotten a while after the session
+/// falls silent; the lasting record is the store's.
 final class LiveSessions: Sendable {
     enum Admission: Equatable {
-        case admitted
+        case admitted(PlaceChange?)
         /// Too many beats: try again after this many seconds.
         case tooMany(retryAfter: Int)
         /// This token's session was left after the token was issued.
         case left
+    }
+
+    /// What a renewal said the player must do, told with its beats.
+    enum PlaceChange: Equatable {
+        /// Its edge is draining or down: play from this allocation instead.
+        case moved(Allocation, learnedAt: Date)
+        /// Its place is gone (moved with nowhere to go, or expired): join the lesson again.
+        case rejoin(afterSeconds: Int)
+    }
+
+    /// A session's allocation as of a renewal round.
+    struct Held: Equatable {
+        var session: UUID
+        var allocation: UUID
     }
 
     private struct Entry {
@@ -21,6 +37,14 @@ final class LiveSessions: Sendable {
         var lastSeen: Date
         var leftAt: Date?
         var lessonEndsAt: Date
+        /// The allocation the player pulls from (the newest token's, or where a move sent it).
+        var allocation: UUID?
+        /// When the token that set `allocation` was issued: an older token (another tab) does
+        /// not take the place back.
+        var placeIssuedAt: Date = .distantPast
+        var placeChange: PlaceChange?
+        /// Left, and its allocation not yet handed back.
+        var releasePending = false
     }
 
     private let entries = Mutex<[UUID: Entry]>([:])
@@ -28,17 +52,19 @@ final class LiveSessions: Sendable {
     let refillSeconds: Double
     /// How long a silent session is remembered (its leave longer: until its lesson ended).
     let memory: TimeInterval
+    /// How long a move is repeated in the answers (a lost answer must not lose it).
+    let moveRepeat: TimeInterval
 
-    init(burst: Int, refill: Duration, memory: Duration = .seconds(900)) {
+    init(burst: Int, refill: Duration, memory: Duration = .seconds(900), moveRepeat: Duration = .seconds(90)) {
         self.burst = Double(burst)
-        refillSeconds = Double(refill.components.seconds) + Double(refill.components.attoseconds) / 1e18
-        self.memory = Double(memory.components.seconds)
+        refillSeconds = refill.seconds
+        self.memory = memory.seconds
+        self.moveRepeat = moveRepeat.seconds
     }
 
     func admitBeat(_ claims: SessionClaims, now: Date) -> Admission {
         entries.withLock { entries in
-            var entry = entries[claims.session]
-                ?? Entry(allowance: burst, refilledAt: now, lastSeen: now, lessonEndsAt: claims.lessonEndsAt)
+            var entry = entries[claims.session] ?? Entry(allowance: burst, refilledAt: now, lastSeen: now, lessonEndsAt: claims.lessonEndsAt)
             if let leftAt = entry.leftAt, claims.issuedAt <= leftAt { return .left }
             entry.allowance = min(burst, entry.allowance + now.timeIntervalSince(entry.refilledAt) / refillSeconds)
             entry.refilledAt = now
@@ -48,25 +74,83 @@ final class LiveSessions: Sendable {
                 return .tooMany(retryAfter: Int(((1 - entry.allowance) * refillSeconds).rounded(.up)))
             }
             entry.allowance -= 1
+            if claims.issuedAt > entry.placeIssuedAt {
+                // A newer join: its allocation is the place now, whatever a renewal said of the old one.
+                entry.allocation = claims.allocation
+                entry.placeIssuedAt = claims.issuedAt
+                entry.placeChange = nil
+            }
+            if case .moved(_, let learnedAt) = entry.placeChange, now.timeIntervalSince(learnedAt) > moveRepeat { entry.placeChange = nil }
             entries[claims.session] = entry
-            return .admitted
+            return .admitted(entry.placeChange)
         }
     }
 
-    /// The session is left: tokens issued up to `now` no longer beat. False when it already was
-    /// (by this token or a later one).
+    /// The session is left: tokens issued up to `now` no longer beat, and its allocation is
+    /// handed back with the next renewals. False when it already was (by this token or a later one).
     @discardableResult
     func leave(_ claims: SessionClaims, now: Date) -> Bool {
         entries.withLock { entries in
-            var entry = entries[claims.session]
-                ?? Entry(allowance: burst, refilledAt: now, lastSeen: now, lessonEndsAt: claims.lessonEndsAt)
+            var entry = entries[claims.session] ?? Entry(allowance: burst, refilledAt: now, lastSeen: now, lessonEndsAt: claims.lessonEndsAt)
             if let leftAt = entry.leftAt, claims.issuedAt <= leftAt { return false }
             entry.leftAt = now
             entry.lastSeen = now
+            if entry.allocation == nil { entry.allocation = claims.allocation }
+            entry.releasePending = true
             entries[claims.session] = entry
             return true
         }
     }
+
+    // MARK: Leases
+
+    /// The allocations of the sessions that beat within `within` and are not left: those whose
+    /// leases the next renewal keeps.
+    func held(now: Date, within: TimeInterval) -> [Held] {
+        entries.withLock { entries in
+            entries.compactMap { session, entry in
+                guard entry.leftAt == nil, now.timeIntervalSince(entry.lastSeen) <= within, let allocation = entry.allocation else { return nil }
+                if case .rejoin = entry.placeChange { return nil }
+                return Held(session: session, allocation: allocation)
+            }
+        }
+    }
+
+    /// The allocations of sessions left since the last call, to release.
+    func takeReleases() -> [UUID] {
+        entries.withLock { entries in
+            var released: [UUID] = []
+            for (session, entry) in entries where entry.releasePending {
+                if let allocation = entry.allocation { released.append(allocation) }
+                entries[session]?.releasePending = false
+            }
+            return released
+        }
+    }
+
+    /// What the renewal of `held` said; ignored when the session has changed place since.
+    func renewed(_ held: Held, _ renewal: Renewal, now: Date, rejoinSpread: Int) {
+        entries.withLock { entries in
+            guard var entry = entries[held.session], entry.allocation == held.allocation else { return }
+            switch renewal.state {
+            case .renewed:
+                return
+            case .moved:
+                guard let target = renewal.movedTo else { return }
+                entry.allocation = target.allocationID
+                entry.placeChange = .moved(target, learnedAt: now)
+            case .lost:
+                entry.placeChange = .rejoin(afterSeconds: max(1, Int((renewal.retryAfterSeconds ?? 1).rounded(.up))))
+            case .unknown:
+                // Expired while nobody renewed it (attendance or bandwidth was away): every such
+                // player rejoins, spread over a beat so they do not all come back at once.
+                entry.placeChange = .rejoin(afterSeconds: Int.random(in: 1...max(1, rejoinSpread)))
+            }
+            entries[held.session] = entry
+        }
+    }
+
+    // MARK: Memory
 
     /// Leaves remembered from the store after a restart.
     func restoreLeaves(_ leaves: [(session: UUID, leftAt: Date, lessonEndsAt: Date)], now: Date) {
@@ -82,7 +166,8 @@ final class LiveSessions: Sendable {
         entries.withLock { entries in
             let before = entries.count
             entries = entries.filter { _, entry in
-                now.timeIntervalSince(entry.lastSeen) < memory || (entry.leftAt != nil && now < entry.lessonEndsAt.addingTimeInterval(endGrace))
+                entry.releasePending || now.timeIntervalSince(entry.lastSeen) < memory
+                    || (entry.leftAt != nil && now < entry.lessonEndsAt.addingTimeInterval(endGrace))
             }
             return before - entries.count
         }

@@ -1,6 +1,8 @@
 import Foundation
+import InternalProtocol
 import Logging
 import PostgresNIO
+import ServiceKit
 import SessionTokens
 import Store
 
@@ -99,6 +101,24 @@ struct SessionStore: Sendable {
 }
 
 extension SessionStore {
+    /// Follows broadcast's `session.joined`: one more join, and the first join's time; the row
+    /// is made here when no beat made it yet (the inbox applies each message once).
+    static func join(_ envelope: MessageEnvelope, on connection: PostgresConnection, logger: Logger) async throws {
+        let joined = try envelope.decode(SessionJoined.self)
+        guard joined.sessionID == SessionToken.sessionID(lesson: joined.lessonID, pupil: joined.pupilID), joined.lessonEndsAt > joined.lessonStartsAt else {
+            throw Problem.invalid(field: "session_id", "is not the session of this lesson and pupil, or the lesson's times are reversed")
+        }
+        try await connection.query(
+            """
+            INSERT INTO attendance.sessions AS s (lesson_starts_at, lesson_id, pupil_id, session_id, lesson_ends_at, joins, first_joined_at)
+            VALUES (\(joined.lessonStartsAt), \(joined.lessonID), \(joined.pupilID), \(joined.sessionID), \(joined.lessonEndsAt), 1, \(joined.joinedAt))
+            ON CONFLICT (lesson_starts_at, lesson_id, pupil_id) DO UPDATE SET
+                joins = s.joins + 1, first_joined_at = least(s.first_joined_at, excluded.first_joined_at)
+            """,
+            logger: logger
+        )
+    }
+
     /// Last month, this month and the next two as partitions of their own.
     func ensureMonths(around now: Date, logger: Logger) async throws {
         var calendar = Calendar(identifier: .gregorian)

@@ -136,4 +136,7 @@ extension ServiceDescriptor.Secret {
     /// The key session tokens are signed with: broadcast mints them at join, attendance checks
     /// them on every beat. Both declare it, so `up` gives both the same one.
     public static let sessionTokenKey = ServiceDescriptor.Secret(name: "session-token-key", variable: "CLOUDCLASS_SESSION_TOKEN_KEY")
+    /// The key playback URLs are signed with and the edges' nginx checks (`secure_link`):
+    /// broadcast signs the join's URL, attendance a move's.
+    public static let playbackSigningKey = ServiceDescriptor.Secret(name: "playback-signing-key", variable: "CLOUDCLASS_PLAYBACK_SIGNING_KEY")
 }
