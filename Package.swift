@@ -25,8 +25,10 @@ let package = Package(
         .executableTarget(
             name: "cloudclass",
             dependencies: [
-                "ServiceKit", "Store", "ServiceCatalog", "Platform", "Allocation", "Reference", "EdgeAgent", "Bandwidth",
+                "ServiceKit", "Store", "ServiceCatalog", "Platform", "Allocation", "Reference", "EdgeAgent", "Bandwidth", "SessionTokens",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
