@@ -25,7 +25,7 @@ let package = Package(
         .executableTarget(
             name: "cloudclass",
             dependencies: [
-                "ServiceKit", "Store", "ServiceCatalog", "Platform", "Allocation", "Reference", "EdgeAgent", "Bandwidth", "SessionTokens",
+                "ServiceKit", "Store", "ServiceCatalog", "Platform", "Allocation", "Reference", "EdgeAgent", "Bandwidth", "SessionTokens", "Attendance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -6,7 +6,7 @@ struct CloudClass: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cloudclass",
         abstract: "CloudClass: live lessons for a whole country's schools.",
-        subcommands: [Up.self, Serve.self, Migrate.self, Setup.self, Simulate.self, NetworkTable.self, EdgeAgentCommand.self, EdgeConfigCommand.self, BenchBare.self, BenchBeats.self]
+        subcommands: [Up.self, Serve.self, Migrate.self, Setup.self, Simulate.self, NetworkTable.self, EdgeAgentCommand.self, EdgeConfigCommand.self, BenchBare.self, BenchBeats.self, AttendanceRetentionCommand.self]
     )
 }
 
