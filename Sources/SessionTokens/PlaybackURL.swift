@@ -31,7 +31,7 @@ public enum PlaybackURL {
         let session = session.uuidString.lowercased()
         let expiry = Int64(expires.timeIntervalSince1970.rounded(.up))
         let digest = Insecure.MD5.hash(data: Data("\(expiry)/\(session)/\(stream) \(key.secret)".utf8))
-        let token = SessionToken.base64URL(Data(digest))
+        let token = Base64URL.encode(Array(digest))
         let base = edgeBaseURL.hasSuffix("/") ? String(edgeBaseURL.dropLast()) : edgeBaseURL
         return "\(base)/s/\(token)/\(expiry)/\(session)/\(stream)/index.m3u8"
     }

@@ -69,16 +69,22 @@ struct BenchBeats: AsyncParsableCommand {
         let now = Date()
         let startsAt = Date(timeIntervalSince1970: (now.timeIntervalSince1970 - 600).rounded(.down))
         let lesson = UUID()
-        var script = "local sessions = {\n"
+        // Lua allows 65,536 constants a chunk: the sessions go in a file of their own, read at init.
+        var sessionLines = ""
         for _ in 0..<sessions {
             let claims = SessionClaims(
                 lesson: lesson, pupil: UUID(), allocation: UUID(), lessonStartsAt: startsAt, lessonEndsAt: startsAt.addingTimeInterval(2700),
                 issuedAt: startsAt, expiresAt: now.addingTimeInterval(6 * 3600)
             )
-            script += "{\"/api/v1/sessions/\(claims.session.uuidString.lowercased())/heartbeat\",\"Bearer \(SessionToken.mint(claims, key: key))\"},\n"
+            sessionLines += "/api/v1/sessions/\(claims.session.uuidString.lowercased())/heartbeat Bearer \(SessionToken.mint(claims, key: key))\n"
         }
-        script += """
-            }
+        try sessionLines.write(toFile: path + ".sessions", atomically: true, encoding: .utf8)
+        let script = """
+            local sessions = {}
+            for line in io.lines("\(path).sessions") do
+              local path, bearer = line:match("^(%S+) (.+)$")
+              sessions[#sessions + 1] = {path, bearer}
+            end
             local next = 1
             wrk.method = "POST"
             wrk.headers["Content-Type"] = "application/json"

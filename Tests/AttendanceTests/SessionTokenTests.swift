@@ -21,6 +21,16 @@ import Testing
         #expect(try SessionToken.check(token, key: Self.key, now: Self.now).get() == claims)
     }
 
+    /// The token is standard unpadded base64url (the hand-written codec agrees with Foundation's).
+    @Test func theTokenIsPlainBase64URL() throws {
+        let token = SessionToken.mint(Self.claims(), key: Self.key)
+        var standard = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while standard.count % 4 != 0 { standard += "=" }
+        let bytes = try #require(Data(base64Encoded: standard))
+        #expect(bytes.count == 129 && bytes.first == 1)
+        #expect(bytes.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_") == token)
+    }
+
     @Test func oneSessionPerLessonAndPupil() {
         let (lesson, pupil) = (UUID(), UUID())
         #expect(SessionToken.sessionID(lesson: lesson, pupil: pupil) == SessionToken.sessionID(lesson: lesson, pupil: pupil))
