@@ -184,12 +184,12 @@ public struct NationalMorning: Sendable {
 
 /// A small, fast, seeded generator (Steele, Lea and Flood's SplitMix64), so a morning can be
 /// run again exactly.
-struct SplitMix64: RandomNumberGenerator {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -198,9 +198,12 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 
-    mutating func uuid() -> UUID {
+    /// True with `probability`.
+    public mutating func chance(_ probability: Double) -> Bool { unit() < probability }
+
+    public mutating func uuid() -> UUID {
         let a = next(), b = next()
         return withUnsafeBytes(of: (a, b)) { bytes in
             UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],

@@ -1,3 +1,4 @@
+import Allocation
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
@@ -123,7 +124,7 @@ struct BenchBeats: AsyncParsableCommand {
         // Ended a minute ago: every beat's lesson second is in the past, none past the grace.
         let startsAt = Date(timeIntervalSince1970: (now.timeIntervalSince1970 - Double(lessonSeconds) - 60).rounded(.down))
         let lesson = UUID()
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         var roster: [Pupil] = []
         roster.reserveCapacity(pupils)
         for _ in 0..<pupils {
@@ -158,7 +159,7 @@ struct BenchBeats: AsyncParsableCommand {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in 0..<connections {
                     group.addTask { [seed, drop, url, pupils] in
-                        var random = SplitMix(seed: seed &+ UInt64(at * 1000 + worker))
+                        var random = SplitMix64(seed: seed &+ UInt64(at * 1000 + worker))
                         while true {
                             let index = tally.next.wrappingAdd(1, ordering: .relaxed).oldValue
                             guard index < pupils else { return }
@@ -266,21 +267,4 @@ final class Tally: Sendable {
     let refused = Atomic<Int>(0)
 
     init(_ roster: [BenchBeats.Pupil]) { self.roster = Mutex(roster) }
-}
-
-/// A small seeded generator (SplitMix64), so a run can be repeated.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func chance(_ probability: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < probability }
 }

@@ -40,6 +40,20 @@ enum AttendanceFixture {
         return (claims, SessionToken.mint(claims, key: key))
     }
 
+    /// A heartbeat's answer, as a player reads it.
+    struct BeatAnswer: Decodable {
+        struct SwitchTo: Decodable {
+            var playback_url: String
+            var edge: String
+            var rendition: String
+        }
+
+        var heartbeat_seconds: Int
+        var switch_to: SwitchTo?
+        var rejoin_after_seconds: Int?
+        var ended: Bool?
+    }
+
     static func beatPath(_ claims: SessionClaims) -> String { "/api/v1/sessions/\(claims.session.lowercased)/heartbeat" }
 
     static func played(_ ranges: [Range<Int>]) -> String {

@@ -12,10 +12,7 @@ import Testing
 @Suite struct HeartbeatTests {
     typealias Fixture = AttendanceFixture
 
-    struct Answer: Decodable {
-        var heartbeat_seconds: Int
-        var ended: Bool?
-    }
+    typealias Answer = Fixture.BeatAnswer
 
     @Test func beatsAreStoredAsAUnionOverResendsAndTabs() async throws {
         let harness = try await Fixture.harness()

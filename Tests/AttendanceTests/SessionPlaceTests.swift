@@ -22,18 +22,7 @@ import Testing
         var report_token: String?
     }
 
-    struct Answer: Decodable {
-        struct SwitchTo: Decodable {
-            var playback_url: String
-            var edge: String
-            var rendition: String
-        }
-
-        var heartbeat_seconds: Int
-        var switch_to: SwitchTo?
-        var rejoin_after_seconds: Int?
-        var ended: Bool?
-    }
+    typealias Answer = Fixture.BeatAnswer
 
     /// Two edges in Hubei's mobile pool, reporting until the test ends, and `viewers` placed on
     /// them for one lesson; runs `body` with attendance renewing every 100 ms against them.
