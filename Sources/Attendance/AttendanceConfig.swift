@@ -29,6 +29,8 @@ public struct AttendanceConfig: Sendable {
     /// How often the leases of the sessions beating are renewed (bandwidth's last 90 s) and those
     /// of sessions left released.
     public var leaseRenewalInterval: Duration = .seconds(15)
+    /// How long a move (`switch_to`) is repeated in the answers, so a lost answer loses nothing.
+    public var moveRepeat: Duration = .seconds(90)
     /// How often each process reads the lessons ended early (cancelled), to answer `ended`.
     public var lessonEndsRefresh: Duration = .seconds(5)
     /// How often the rolls of lessons that ended are kept (a report asked for sooner keeps its own).

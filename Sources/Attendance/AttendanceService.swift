@@ -25,7 +25,7 @@ public struct AttendanceService: CloudClassService {
         self.config = config
         self.database = database
         journal = SessionJournal(pendingLimit: config.pendingBeatsLimit)
-        live = LiveSessions(burst: config.beatBurst, refill: config.beatRefill)
+        live = LiveSessions(burst: config.beatBurst, refill: config.beatRefill, moveRepeat: config.moveRepeat)
         sessions = SessionStore(database: database)
         records = LessonRecords(store: RecordStore(database: database), scheduling: SchedulingClient(settings: config.service))
     }
@@ -48,7 +48,7 @@ public struct AttendanceService: CloudClassService {
             ),
             SessionUpkeep(config: config, live: live, lessonEnds: lessonEnds, store: sessions, logger: logger),
             LeaseKeeper(
-                live: live, bandwidth: BandwidthClient(settings: settings), interval: config.leaseRenewalInterval, seenWithin: config.idleTimeout.seconds,
+                live: live, bandwidth: BandwidthClient(settings: settings), interval: config.leaseRenewalInterval, seenWithin: config.idleTimeout.inSeconds,
                 rejoinSpread: config.heartbeatSeconds, logger: logger
             ),
             RollKeeper(

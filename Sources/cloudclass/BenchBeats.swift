@@ -77,7 +77,7 @@ struct BenchBeats: AsyncParsableCommand {
                 lesson: lesson, pupil: UUID(), allocation: UUID(), lessonStartsAt: startsAt, lessonEndsAt: startsAt.addingTimeInterval(2700),
                 issuedAt: startsAt, expiresAt: now.addingTimeInterval(6 * 3600)
             )
-            sessionLines += "/api/v1/sessions/\(claims.session.uuidString.lowercased())/heartbeat Bearer \(SessionToken.mint(claims, key: key))\n"
+            sessionLines += "/api/v1/sessions/\(claims.session.lowercased)/heartbeat Bearer \(SessionToken.mint(claims, key: key))\n"
         }
         try sessionLines.write(toFile: path + ".sessions", atomically: true, encoding: .utf8)
         let script = """
@@ -178,7 +178,7 @@ struct BenchBeats: AsyncParsableCommand {
                             if losesRequest || losesAnswer { tally.lost.add(1, ordering: .relaxed) }
                             if !losesRequest {
                                 let body = #"{"played":[\#(ranges.map { "[\($0.lowerBound),\($0.upperBound)]" }.joined(separator: ","))]}"#
-                                var request = HTTPClientRequest(url: "\(url)/api/v1/sessions/\(pupil.claims.session.uuidString.lowercased())/heartbeat")
+                                var request = HTTPClientRequest(url: "\(url)/api/v1/sessions/\(pupil.claims.session.lowercased)/heartbeat")
                                 request.method = .POST
                                 request.headers.add(name: "Authorization", value: "Bearer \(pupil.token)")
                                 request.headers.add(name: "Content-Type", value: "application/json")

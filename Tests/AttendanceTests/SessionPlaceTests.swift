@@ -66,6 +66,7 @@ import Testing
                 $0.service.peers[.bandwidth] = URL(string: "http://127.0.0.1:\(port)")!
                 $0.leaseRenewalInterval = .milliseconds(100)
                 $0.beatBurst = 1000
+                $0.moveRepeat = .seconds(2)
             }
             try await attendance.testLive { [edges, placed] client in try await body(fleet, client, admin, edges, placed) }
         }
@@ -133,6 +134,11 @@ import Testing
             }
             for viewer in sessions where viewer.allocation.edgeID == b.id {
                 #expect(try await Self.beat(client, viewer.session).switch_to == nil, "a viewer of a healthy edge stays")
+            }
+            // Once the move has been told for its window (2 s here, 90 s by default) it is no longer repeated.
+            try await Task.sleep(for: .milliseconds(2200))
+            for viewer in sessions where viewer.allocation.edgeID == a.id {
+                #expect(try await Self.beat(client, viewer.session).switch_to == nil, "the move is told for its window only")
             }
 
             // Now B drains too and nowhere has room: its viewers, moved ones included, must join again.

@@ -53,7 +53,7 @@ struct HeartbeatsController: Sendable {
 
     func answer(_ claims: SessionClaims, _ placeChange: LiveSessions.PlaceChange?, now: Date) -> BeatAnswer {
         var answer = BeatAnswer(heartbeat_seconds: config.heartbeatSeconds)
-        if lessonEnds.isEnded(claims.lesson) || now > claims.lessonEndsAt.addingTimeInterval(config.endGrace.seconds) {
+        if lessonEnds.isEnded(claims.lesson) || now > claims.lessonEndsAt.addingTimeInterval(config.endGrace.inSeconds) {
             answer.ended = true
             return answer
         }
@@ -94,7 +94,3 @@ struct HeartbeatsController: Sendable {
 }
 
 typealias SessionJournal = GroupCommitJournal<SessionWrite>
-
-extension Duration {
-    var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

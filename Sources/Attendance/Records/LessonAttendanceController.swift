@@ -70,7 +70,7 @@ struct LessonAttendanceController: Sendable {
     @Sendable func viewers(_ request: Request, context: CallerContext<Identity>) async throws -> Viewers {
         let lesson = try context.parameters.uuid("id")
         let roll = try await resolve(lesson, context: context).roll
-        let idle = Int(config.idleTimeout.seconds)
+        let idle = Int(config.idleTimeout.inSeconds)
         let pupils = Dictionary(roll.pupils.map { ($0.studentID, $0) }, uniquingKeysWith: { first, _ in first })
         let watching = try await store.watching(lesson, since: Date().addingTimeInterval(-Double(idle)), logger: context.logger)
         let viewers = watching.compactMap { viewer in

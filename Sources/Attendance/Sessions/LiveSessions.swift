@@ -1,5 +1,6 @@
 import Foundation
 import InternalProtocol
+import ServiceKit
 import SessionTokens
 import Synchronization
 
@@ -26,7 +27,7 @@ final class LiveSessions: Sendable {
     }
 
     /// A session's allocation as of a renewal round.
-    struct Held: Equatable {
+    struct Held {
         var session: UUID
         var allocation: UUID
     }
@@ -55,11 +56,11 @@ final class LiveSessions: Sendable {
     /// How long a move is repeated in the answers (a lost answer must not lose it).
     let moveRepeat: TimeInterval
 
-    init(burst: Int, refill: Duration, memory: Duration = .seconds(900), moveRepeat: Duration = .seconds(90)) {
+    init(burst: Int, refill: Duration, memory: Duration = .seconds(900), moveRepeat: Duration) {
         self.burst = Double(burst)
-        refillSeconds = refill.seconds
-        self.memory = memory.seconds
-        self.moveRepeat = moveRepeat.seconds
+        refillSeconds = refill.inSeconds
+        self.memory = memory.inSeconds
+        self.moveRepeat = moveRepeat.inSeconds
     }
 
     func admitBeat(_ claims: SessionClaims, now: Date) -> Admission {

@@ -26,7 +26,7 @@ struct SessionAuthenticator: Authenticator {
             throw Problem.unauthorized("Not a session token of this platform.")
         case .success(let claims):
             // Compared as text: Foundation parses a UUID with sscanf, a cost on every beat.
-            guard let text = context.parameters.get("id"), text.lowercased() == claims.session.uuidString.lowercased() else {
+            guard let text = context.parameters.get("id"), text.lowercased() == claims.session.lowercased else {
                 throw Problem.notFound("No such viewing session for this token.")
             }
             return SessionHolder(claims: claims)

@@ -35,7 +35,7 @@ struct SessionUpkeep: Service {
                 }
                 await attempt("cannot read the lessons ended early yet") { try await lessonEnds.refresh(from: store.database, logger: logger) }
                 if now.timeIntervalSince(lastForgotten) > 30 {
-                    _ = live.forgetSilent(now: now, endGrace: config.endGrace.seconds)
+                    _ = live.forgetSilent(now: now, endGrace: config.endGrace.inSeconds)
                     lastForgotten = now
                 }
                 try? await Task.sleep(for: config.lessonEndsRefresh)
